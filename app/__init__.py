@@ -1,0 +1,68 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import INSTANCE_DIR, Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | str | None = None, **overrides) -> Flask:
+    """Build the app: config, logging, extensions, blueprints, errors, CLI, security headers."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_object(config if isinstance(config, Config) else load_config(config))
+    app.config.update(overrides)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app import cli, errors, security
+
+    errors.register(app)
+    cli.register(app)
+    security.register(app)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("app")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(app.config["LOG_LEVEL"])
+    # Werkzeug's access log would write full client IPs; keep it quiet.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, migrate
+    from app.services.keys import Keys
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    app.extensions["care_keys"] = Keys.from_config(app.config)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.pledge import bp as pledge_bp
+
+    app.register_blueprint(pledge_bp)
+    app.register_blueprint(api_bp)

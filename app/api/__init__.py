@@ -1,0 +1,7 @@
+"""The public JSON API and health check."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from app.api import views  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""GET /api/v1/counts (open CORS, cacheable, conditional) and /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import current_app, jsonify, make_response, request
+from sqlalchemy import text
+
+from app.api import bp
+from app.errors import error_response
+from app.extensions import db
+from app.services.counts import UnknownFilter, get_counts
+
+log = logging.getLogger(__name__)
+COUNT_FILTERS = ("sector", "org")
+
+
+def _count_filters() -> dict[str, str]:
+    """The ?sector= and ?org= filters; raises ValueError with a message for anything else."""
+    unknown = sorted(set(request.args) - set(COUNT_FILTERS))
+    if unknown:
+        raise ValueError(f"Unknown parameter {unknown[0]!r}; use only sector and org.")
+    filters = {}
+    for name in COUNT_FILTERS:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            raise ValueError(f"Give {name} at most once.")
+        if values:
+            if not values[0] or len(values[0]) > 40:
+                raise ValueError(f"{name} must be a slug of 1 to 40 characters.")
+            filters[name] = values[0]
+    return filters
+
+
+@bp.route("/api/v1/counts", methods=["GET", "OPTIONS"])
+def counts():
+    if request.method == "OPTIONS":
+        return _cors(make_response("", 204))
+    try:
+        result = get_counts(db.session, **_count_filters())
+    except (ValueError, UnknownFilter) as error:
+        return _cors(error_response(400, str(error)))
+    body = json.dumps(result.as_json(), separators=(",", ":"))
+    response = make_response(body)
+    response.mimetype = "application/json"
+    config = current_app.config
+    response.headers["Cache-Control"] = (
+        f"public, max-age={config['COUNTS_MAX_AGE_SECONDS']}, "
+        f"stale-while-revalidate={config['COUNTS_STALE_SECONDS']}, stale-if-error=86400"
+    )
+    response.add_etag()
+    if result.updated_at:
+        response.last_modified = result.updated_at
+    return _cors(response.make_conditional(request))
+
+
+def _cors(response):
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to reach the database is "unhealthy"
+        db.session.rollback()
+        log.error("health check: database unavailable (%s)", type(error).__name__)
+        response = jsonify(status="unhealthy", database="unavailable")
+        response.status_code = 503
+        response.headers["Retry-After"] = "30"
+    else:
+        response = jsonify(status="ok", database="ok")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,160 @@
+"""Database models: sectors, organisations, signatures and the mail outbox."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Tz(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Sector(db.Model):
+    """A sector with its own sign-up form and count."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(default=0)
+    goal: Mapped[int | None]
+
+    __table_args__ = (CheckConstraint("slug = lower(slug)", name="slug_lower"),)
+
+
+class Organisation(db.Model):
+    """A union or partner; signers may credit one, and it has its own landing page and count."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    short_name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    default_sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"))
+
+    default_sector: Mapped[Sector | None] = relationship()
+
+    __table_args__ = (CheckConstraint("slug = lower(slug)", name="slug_lower"),)
+
+
+class CountCell(db.Model):
+    """Confirmed signatures for one (sector, organisation or none) pair.
+
+    The confirming and withdrawing transactions add and subtract here, so a count request
+    sums a few dozen rows and never reads the signature table; spreading the count over
+    cells also keeps a surge of confirmations from queueing on one hot row.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count_not_negative"),
+        UniqueConstraint("sector_id", "organisation_id", name="uq_count_cell_sector_organisation"),
+    )
+
+
+class SignatureStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+class Signature(db.Model):
+    """One person's signature. Name and email are encrypted; email_key is their blind index.
+
+    Withdrawal deletes the row, so erasure is immediate and the address may sign again.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    email_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    name_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    postcode_outward: Mapped[str | None] = mapped_column(String(4))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    source: Mapped[str | None] = mapped_column(String(64))
+    consent_updates: Mapped[bool] = mapped_column(default=False)
+    consent_share_union: Mapped[bool] = mapped_column(default=False)
+    wording_version: Mapped[str] = mapped_column(String(40))
+    status: Mapped[SignatureStatus] = mapped_column(
+        Enum(SignatureStatus, name="signature_status", native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e]),
+        default=SignatureStatus.PENDING,
+    )
+    # Random per-signature value mixed into its link tokens; changing it revokes them.
+    token_nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
+    emails_queued: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    consents_updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(Tz)
+
+    sector: Mapped[Sector] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"
+        ),
+        CheckConstraint(
+            "NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"
+        ),
+        Index("ix_signature_status_created_at", "status", "created_at"),
+    )
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be sent. It holds no personal data: the worker renders it at send time."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signature.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(Tz)
+    failed_at: Mapped[datetime | None] = mapped_column(Tz)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    signature: Mapped[Signature] = relationship()
+
+    __table_args__ = (
+        Index("ix_outbox_message_due", "sent_at", "failed_at", "next_attempt_at"),
+        Index("ix_outbox_message_signature_id", "signature_id"),
+    )
+
+

@@ -1,0 +1,19 @@
+"""Public pages: the pledge, sign-up forms, confirmation, managing a signature, copy pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("pledge", __name__)
+
+from app.pledge import views  # noqa: E402,F401
+
+
+@bp.app_context_processor
+def inject_content():
+    from app import content_loader
+
+    return {
+        "content_pledge": content_loader.pledge,
+        "content_sector": content_loader.sector,
+        "content_sectors": content_loader.sectors,
+        "markdown": content_loader.render_markdown,
+    }

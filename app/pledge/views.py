@@ -1,0 +1,253 @@
+"""Public pages. Views validate, call one service and turn the result into a response."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app import content_loader as content
+from app.errors import error_response
+from app.extensions import csrf, db, keys
+from app.models import Organisation, Sector, SignatureStatus
+from app.pledge import bp
+from app.pledge.forms import ConfirmForm, ConsentsForm, SignForm, WithdrawForm
+from app.security import no_store
+from app.services import tokens
+from app.services.counts import get_counts
+from app.services.normalise import clean_text, normalise_postcode
+from app.services.signing import (
+    SignUp,
+    confirm_signature,
+    sign_pledge,
+    signature_for_token,
+    update_consents,
+    withdraw_signature,
+)
+
+
+def _sector_or_404(slug: str) -> Sector:
+    sector = db.session.execute(select(Sector).where(Sector.slug == slug)).scalar_one_or_none()
+    if sector is None or content.sector(slug) is None:
+        abort(404)
+    return sector
+
+
+def _organisation_or_404(slug: str) -> Organisation:
+    org = db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+    if org is None:
+        abort(404)
+    return org
+
+
+def _organisations() -> list[Organisation]:
+    return db.session.execute(select(Organisation).order_by(Organisation.position)).scalars().all()
+
+
+@bp.get("/")
+def index():
+    return render_template("pledge/index.html", counts=get_counts(db.session))
+
+
+@bp.route("/sign/<sector_slug>", methods=["GET", "POST"])
+def sign(sector_slug: str):
+    sector = _sector_or_404(sector_slug)
+    preset_org = request.args.get("org")
+    if preset_org is not None:
+        _organisation_or_404(preset_org)
+    form = SignForm(data={"organisation": preset_org or "", "source": request.args.get("source", "")})
+    form.set_organisations(_organisations())
+    status = 200
+    if form.validate_on_submit():
+        _submit(form, sector)
+        return redirect(url_for(".check_email", sector_slug=sector.slug), 303)
+    if form.is_submitted():
+        status = 400
+    return no_store(make_response(render_template(
+        "pledge/sign.html", form=form, sector=sector, copy=content.sector(sector.slug),
+        preset_org=preset_org, counts=get_counts(db.session, sector=sector.slug),
+    ), status))
+
+
+def _submit(form: SignForm, sector: Sector) -> None:
+    org = form.organisation.data or None
+    org_id = _organisation_or_404(org).id if org else None
+    outward = normalise_postcode(form.postcode.data)[1] if form.postcode.data else None
+    sign_pledge(
+        db.session,
+        keys(),
+        SignUp(
+            name=clean_text(form.name.data, max_length=100),
+            email=form.email.data,
+            sector_id=sector.id,
+            organisation_id=org_id,
+            postcode_outward=outward,
+            source=form.cleaned_source(),
+            consent_updates=form.consent_updates.data,
+            consent_share_union=form.consent_share_union.data,
+            wording_version=content.pledge()["version"],
+        ),
+        max_emails=current_app.config["MAIL_MAX_PER_SIGNATURE"],
+    )
+
+
+@bp.get("/sign/<sector_slug>/check-email")
+def check_email(sector_slug: str):
+    sector = _sector_or_404(sector_slug)
+    return no_store(make_response(render_template("pledge/check_email.html", sector=sector)))
+
+
+@bp.get("/unions/<org_slug>")
+def union(org_slug: str):
+    org = _organisation_or_404(org_slug)
+    sector = org.default_sector or db.session.execute(
+        select(Sector).order_by(Sector.position.desc())
+    ).scalars().first()
+    form = SignForm(data={"organisation": org.slug, "source": request.args.get("source", "")})
+    form.set_organisations(_organisations())
+    return no_store(make_response(render_template(
+        "pledge/union.html", org=org, copy=content.organisation(org.slug) or {}, form=form,
+        sector=sector, counts=get_counts(db.session), preset_org=org.slug,
+    )))
+
+
+def _bad_link(error: tokens.BadToken):
+    if str(error) == "expired":
+        return error_response(
+            410, "This link has expired. Sign the pledge again and we will send you a new one.",
+            "This link has expired",
+        )
+    return error_response(
+        404, "This link is not valid. Check that you copied the whole link from the email.",
+        "This link is not valid",
+    )
+
+
+def _confirm_max_age() -> int:
+    return current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"] * 86400
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    form = ConfirmForm()
+    try:
+        if form.validate_on_submit():
+            signature = confirm_signature(db.session, keys(), token, _confirm_max_age())
+            return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
+        signature = signature_for_token(db.session, keys(), tokens.CONFIRM, token, _confirm_max_age())
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    return no_store(make_response(render_template(
+        "pledge/confirm.html", form=form, signature=signature,
+        confirmed=signature.status == SignatureStatus.CONFIRMED,
+    )))
+
+
+@bp.get("/thank-you/<sector_slug>")
+def thank_you(sector_slug: str):
+    sector = _sector_or_404(sector_slug)
+    return render_template(
+        "pledge/thank_you.html", sector=sector, counts=get_counts(db.session),
+        share_url=url_for(".sign", sector_slug=sector.slug, _external=True),
+    )
+
+
+@bp.get("/manage/<token>")
+def manage(token: str):
+    try:
+        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    consents = ConsentsForm(data={
+        "consent_updates": signature.consent_updates,
+        "consent_share_union": signature.consent_share_union,
+    })
+    return no_store(make_response(render_template(
+        "pledge/manage.html", signature=signature, consents=consents, withdraw=WithdrawForm(),
+        token=token, saved=request.args.get("saved") == "1",
+    )))
+
+
+@bp.post("/manage/<token>/consents")
+def manage_consents(token: str):
+    form = ConsentsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        update_consents(
+            db.session, keys(), token,
+            updates=form.consent_updates.data, share_union=form.consent_share_union.data,
+        )
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    return redirect(url_for(".manage", token=token, saved=1), 303)
+
+
+@bp.post("/manage/<token>/withdraw")
+def manage_withdraw(token: str):
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    try:
+        withdraw_signature(db.session, keys(), token)
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    return redirect(url_for(".withdrawn"), 303)
+
+
+@bp.get("/withdrawn")
+def withdrawn():
+    return render_template("pledge/withdrawn.html")
+
+
+@bp.route("/manage/<token>/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str):
+    """One-click unsubscribe (RFC 8058): the secret link itself authorises the POST."""
+    try:
+        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+        if request.method == "POST":
+            update_consents(
+                db.session, keys(), token, updates=False, share_union=signature.consent_share_union
+            )
+            return no_store(make_response(render_template("pledge/unsubscribed.html", token=token)))
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    return no_store(make_response(render_template("pledge/unsubscribe.html", token=token)))
+
+
+@bp.get("/recommendations")
+def recommendations():
+    return render_template(
+        "pledge/recommendations.html", recs=content.recommendations(), counts=get_counts(db.session)
+    )
+
+
+@bp.get("/recommendations/<area_slug>")
+def recommendation_area(area_slug: str):
+    area = content.recommendation_area(area_slug)
+    if area is None:
+        abort(404)
+    sector = _sector_or_404(area["sector"])
+    return render_template(
+        "pledge/recommendation_area.html", area=area, sector=sector,
+        counts=get_counts(db.session, sector=sector.slug),
+    )
+
+
+@bp.get("/data-sharing")
+def data_sharing():
+    return _content_page("data-sharing")
+
+
+@bp.get("/privacy")
+def privacy():
+    return _content_page("privacy")
+
+
+@bp.get("/about")
+def about():
+    return _content_page("about")
+
+
+def _content_page(name: str):
+    title, body = content.page(name)
+    return render_template("pledge/page.html", title=title, body=body)

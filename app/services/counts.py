@@ -1,0 +1,122 @@
+"""Live counts, read from the per-(sector, organisation) counter cells, never from signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.models import CountCell, Organisation, Sector
+
+
+class UnknownFilter(ValueError):
+    """A sector or organisation slug that does not exist."""
+
+
+def adjust_count(
+    session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime
+) -> None:
+    """Add delta to one cell inside the caller's transaction (creating the cell if missing)."""
+    changed = session.execute(
+        update(CountCell)
+        .where(
+            CountCell.sector_id == sector_id,
+            CountCell.organisation_id.is_not_distinct_from(organisation_id),
+        )
+        .values(count=CountCell.count + delta, updated_at=now)
+    ).rowcount
+    if not changed:
+        session.execute(
+            insert(CountCell).values(
+                sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now
+            )
+        )
+
+
+@dataclass(frozen=True)
+class SectorCount:
+    slug: str
+    name: str
+    count: int
+    goal: int | None
+
+
+@dataclass(frozen=True)
+class OrganisationCount:
+    slug: str
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    updated_at: datetime | None
+    sectors: list[SectorCount]
+    organisations: list[OrganisationCount]
+
+    def as_json(self) -> dict:
+        """The /api/v1/counts document (PRODUCT.md)."""
+        return {
+            "total": self.total,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "sectors": [s.__dict__ for s in self.sectors],
+            "organisations": [o.__dict__ for o in self.organisations],
+        }
+
+    def sector(self, slug: str) -> SectorCount | None:
+        return next((s for s in self.sectors if s.slug == slug), None)
+
+    def organisation(self, slug: str) -> OrganisationCount | None:
+        return next((o for o in self.organisations if o.slug == slug), None)
+
+
+def get_counts(session: Session, sector: str | None = None, org: str | None = None) -> Counts:
+    """Confirmed signatures by sector and organisation, optionally narrowed to one of each.
+
+    With a sector, only that sector is listed; with an organisation, only that one; the
+    total is the number of signatures matching every filter given. Raises UnknownFilter.
+    """
+    sectors = session.execute(select(Sector).order_by(Sector.position, Sector.id)).scalars().all()
+    organisations = session.execute(
+        select(Organisation).order_by(Organisation.position, Organisation.id)
+    ).scalars().all()
+    cells = session.execute(
+        select(CountCell.sector_id, CountCell.organisation_id, CountCell.count, CountCell.updated_at)
+    ).all()
+
+    if sector is not None:
+        sectors = [s for s in sectors if s.slug == sector]
+        if not sectors:
+            raise UnknownFilter(f"Unknown sector {sector!r}.")
+    if org is not None:
+        organisations = [o for o in organisations if o.slug == org]
+        if not organisations:
+            raise UnknownFilter(f"Unknown organisation {org!r}.")
+
+    by_sector: dict[int, int] = {}
+    by_org: dict[int, int] = {}
+    total = 0
+    sector_ids = {s.id for s in sectors} if sector is not None else None
+    org_ids = {o.id for o in organisations} if org is not None else None
+    for cell in cells:
+        by_sector[cell.sector_id] = by_sector.get(cell.sector_id, 0) + cell.count
+        if cell.organisation_id is not None:
+            by_org[cell.organisation_id] = by_org.get(cell.organisation_id, 0) + cell.count
+        if (sector_ids is None or cell.sector_id in sector_ids) and (
+            org_ids is None or cell.organisation_id in org_ids
+        ):
+            total += cell.count
+    updated = max((c.updated_at for c in cells), default=None)
+    return Counts(
+        total=total,
+        updated_at=updated,
+        sectors=[] if org is not None and sector is None else [
+            SectorCount(s.slug, s.name, by_sector.get(s.id, 0), s.goal) for s in sectors
+        ],
+        organisations=[] if sector is not None and org is None else [
+            OrganisationCount(o.slug, o.name, by_org.get(o.id, 0)) for o in organisations
+        ],
+    )

@@ -1,0 +1,99 @@
+"""Validation and normalisation of what signers type: emails (for dedup), postcodes, free text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "content" / "email_domains.yaml"
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# Full UK postcode (plus the GIR 0AA oddity); outward code is the part before the space.
+POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
+
+
+class InvalidInput(ValueError):
+    """A value a signer typed that we cannot accept; the message is safe to show them."""
+
+
+@dataclass(frozen=True)
+class DomainRule:
+    canonical: str
+    drop_dots: bool
+    drop_plus_tag: bool
+
+
+@cache
+def domain_rules() -> dict[str, DomainRule]:
+    """Domain folding rules from content/email_domains.yaml, keyed by every domain they cover."""
+    rules: dict[str, DomainRule] = {}
+    for entry in yaml.safe_load(RULES_FILE.read_text())["providers"]:
+        rule = DomainRule(
+            canonical=entry["domains"][0],
+            drop_dots=bool(entry.get("drop_dots", False)),
+            drop_plus_tag=bool(entry.get("drop_plus_tag", False)),
+        )
+        for domain in entry["domains"]:
+            rules[domain] = rule
+    return rules
+
+
+def clean_text(value: str, *, max_length: int) -> str:
+    """Trim, fold tabs and runs of spaces, NFC-normalise; reject other control and invisible characters."""
+    value = unicodedata.normalize("NFC", value).replace("\t", " ").strip()
+    if CONTROL_CHARS.search(value):
+        raise InvalidInput("Remove the hidden or control characters from this answer.")
+    if len(value) > max_length:
+        raise InvalidInput(f"This must be {max_length} characters or fewer.")
+    return re.sub(r" {2,}", " ", value)
+
+
+def normalise_email(address: str) -> str:
+    """The address to write to: syntax-checked and domain-normalised by email-validator.
+
+    Raises InvalidInput with a message for the signer.
+    """
+    address = address.strip()
+    if CONTROL_CHARS.search(address):
+        raise InvalidInput("Remove the hidden or control characters from your email address.")
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput(
+            "Enter an email address in the correct format, like name@example.com."
+        ) from None
+    return result.normalized
+
+
+def canonical_email(address: str) -> str:
+    """The deduplication key's input: one string for every spelling of one mailbox.
+
+    Lower-cases (after Unicode normalisation), maps provider aliases to one domain and,
+    where the provider's rule says so, removes dots and +tags from the local part.
+    """
+    normalised = normalise_email(address)
+    local, _, domain = normalised.rpartition("@")
+    local = unicodedata.normalize("NFKC", local).casefold()
+    domain = domain.casefold()
+    rule = domain_rules().get(domain)
+    if rule is not None:
+        domain = rule.canonical
+        if rule.drop_plus_tag:
+            local = local.split("+", 1)[0]
+        if rule.drop_dots:
+            local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def normalise_postcode(value: str) -> tuple[str, str]:
+    """Returns (full postcode as 'SW1A 1AA', outward code 'SW1A'); raises InvalidInput."""
+    compact = re.sub(r"\s+", "", value).upper()
+    if not POSTCODE.match(compact) or len(compact) < 5:
+        raise InvalidInput("Enter a full UK postcode, like SW1A 1AA, or leave it blank.")
+    full = f"{compact[:-3]} {compact[-3:]}"
+    return full, compact[:-3]

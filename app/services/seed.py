@@ -1,0 +1,72 @@
+"""Reference data (sectors, organisations, counter cells) and demo signatures."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import CountCell, Organisation, Sector, Signature, SignatureStatus, utcnow
+from app.services.counts import adjust_count
+from app.services.keys import Keys
+
+
+def seed_reference_data(session: Session, sectors: list[dict], organisations: list[dict]) -> None:
+    """Insert or update sectors and organisations by slug and make every counter cell exist.
+
+    Counts are never touched, so re-running it on a live database is safe.
+    """
+    by_slug = {s.slug: s for s in session.execute(select(Sector)).scalars()}
+    for position, item in enumerate(sectors):
+        row = by_slug.get(item["slug"]) or Sector(slug=item["slug"])
+        row.name, row.goal, row.position = item["name"], item.get("goal"), position
+        session.add(row)
+        by_slug[row.slug] = row
+    session.flush()
+    orgs = {o.slug: o for o in session.execute(select(Organisation)).scalars()}
+    for position, item in enumerate(organisations):
+        row = orgs.get(item["slug"]) or Organisation(slug=item["slug"])
+        row.name, row.short_name, row.position = item["name"], item["short_name"], position
+        default = by_slug.get(item.get("sector") or "")
+        row.default_sector_id = default.id if default else None
+        session.add(row)
+        orgs[row.slug] = row
+    session.flush()
+    existing = set(session.execute(select(CountCell.sector_id, CountCell.organisation_id)).tuples())
+    for sector in by_slug.values():
+        for org_id in [None, *(o.id for o in orgs.values())]:
+            if (sector.id, org_id) not in existing:
+                session.add(CountCell(sector_id=sector.id, organisation_id=org_id, count=0))
+    session.commit()
+
+
+def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_version: str) -> int:
+    """Add confirmed demo signatures (example.invalid addresses) if there are none yet."""
+    if session.execute(select(Signature.id).limit(1)).first():
+        return 0
+    sectors = session.execute(select(Sector).order_by(Sector.position)).scalars().all()
+    orgs = session.execute(select(Organisation).order_by(Organisation.position)).scalars().all()
+    now = utcnow()
+    for i in range(how_many):
+        sector = sectors[(i * 7) % len(sectors)]
+        org = orgs[i % len(orgs)] if i % 3 == 0 else None
+        email = f"demo{i}@example.invalid"
+        confirmed_at = now - timedelta(hours=how_many - i)
+        session.add(Signature(
+            email_key=keys.cipher.blind_index(email),
+            email_encrypted=keys.cipher.encrypt(email),
+            name_encrypted=keys.cipher.encrypt(f"Demo Signer {i}"),
+            sector_id=sector.id,
+            organisation_id=org.id if org else None,
+            source="demo",
+            wording_version=wording_version,
+            status=SignatureStatus.CONFIRMED,
+            token_nonce=secrets.token_bytes(16),
+            created_at=confirmed_at,
+            confirmed_at=confirmed_at,
+        ))
+        adjust_count(session, sector.id, org.id if org else None, +1, now)
+    session.commit()
+    return how_many

@@ -1,0 +1,164 @@
+"""Signing, confirming, withdrawing and changing consents: one transaction per use case."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.models import OutboxMessage, Signature, SignatureStatus, utcnow
+from app.services import tokens
+from app.services.counts import adjust_count
+from app.services.keys import Keys
+from app.services.normalise import canonical_email, normalise_email
+
+log = logging.getLogger(__name__)
+
+CONFIRM_EMAIL = "confirm"
+ALREADY_SIGNED_EMAIL = "already_signed"
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """What a signer submitted, already validated by the form."""
+
+    name: str
+    email: str
+    sector_id: int
+    wording_version: str
+    organisation_id: int | None = None
+    postcode_outward: str | None = None
+    source: str | None = None
+    consent_updates: bool = False
+    consent_share_union: bool = False
+
+
+class SignOutcome(enum.Enum):
+    """What happened; never shown to the signer, who always sees "check your email"."""
+
+    CREATED = "created"
+    CONFIRMATION_RESENT = "confirmation_resent"
+    ALREADY_SIGNED_NOTIFIED = "already_signed_notified"
+    EMAIL_LIMIT_REACHED = "email_limit_reached"
+
+
+def sign_pledge(session: Session, keys: Keys, signup: SignUp, max_emails: int) -> SignOutcome:
+    """Record a pending signature and queue its confirmation email, in one transaction.
+
+    A second submission for the same mailbox changes nothing but queues one reminder
+    (its confirmation again, or "you have already signed"), up to max_emails in all.
+    Concurrent submissions of one mailbox meet at the unique email_key constraint.
+    """
+    email_key = keys.cipher.blind_index(canonical_email(signup.email))
+    try:
+        signature = Signature(
+            email_key=email_key,
+            email_encrypted=keys.cipher.encrypt(normalise_email(signup.email)),
+            name_encrypted=keys.cipher.encrypt(signup.name),
+            sector_id=signup.sector_id,
+            organisation_id=signup.organisation_id,
+            postcode_outward=signup.postcode_outward,
+            source=signup.source,
+            consent_updates=signup.consent_updates,
+            consent_share_union=signup.consent_share_union and signup.organisation_id is not None,
+            wording_version=signup.wording_version,
+            token_nonce=secrets.token_bytes(16),
+            emails_queued=1,
+        )
+        session.add(signature)
+        session.flush()
+        session.add(OutboxMessage(signature_id=signature.id, kind=CONFIRM_EMAIL))
+        session.commit()
+        log.info("signature created id=%s sector=%s", signature.id, signup.sector_id)
+        return SignOutcome.CREATED
+    except IntegrityError as error:
+        session.rollback()
+        duplicate = error
+    existing = session.execute(
+        select(Signature.id, Signature.status).where(Signature.email_key == email_key)
+    ).one_or_none()
+    if existing is None:  # not a duplicate after all: some other constraint failed
+        raise duplicate
+    return _remind_existing(session, existing, max_emails)
+
+
+def _remind_existing(session: Session, existing, max_emails: int) -> SignOutcome:
+    claimed = session.execute(
+        update(Signature)
+        .where(Signature.id == existing.id, Signature.emails_queued < max_emails)
+        .values(emails_queued=Signature.emails_queued + 1)
+    ).rowcount
+    if not claimed:
+        session.rollback()
+        log.info("signature id=%s resubmitted; email limit reached", existing.id)
+        return SignOutcome.EMAIL_LIMIT_REACHED
+    confirmed = existing.status == SignatureStatus.CONFIRMED
+    kind = ALREADY_SIGNED_EMAIL if confirmed else CONFIRM_EMAIL
+    session.add(OutboxMessage(signature_id=existing.id, kind=kind))
+    session.commit()
+    log.info("signature id=%s resubmitted; queued %s", existing.id, kind)
+    return SignOutcome.ALREADY_SIGNED_NOTIFIED if confirmed else SignOutcome.CONFIRMATION_RESENT
+
+
+def signature_for_token(
+    session: Session, keys: Keys, purpose: str, token: str, max_age_seconds: int | None = None
+) -> Signature:
+    """The signature a link token belongs to; raises tokens.BadToken if it is not valid."""
+    parsed = tokens.parse_token(token)
+    signature = session.get(Signature, parsed.signature_id)
+    if signature is None:
+        raise tokens.BadToken("no such signature")
+    tokens.verify_token(keys.token_key, purpose, parsed, signature.token_nonce, max_age_seconds)
+    return signature
+
+
+def confirm_signature(
+    session: Session, keys: Keys, token: str, max_age_seconds: int, now: datetime | None = None
+) -> Signature:
+    """Confirm the signature (idempotent) and count it, in one transaction.
+
+    Raises tokens.BadToken for a malformed, forged, revoked or expired link.
+    """
+    signature = signature_for_token(session, keys, tokens.CONFIRM, token, max_age_seconds)
+    now = now or utcnow()
+    changed = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.status == SignatureStatus.PENDING)
+        .values(status=SignatureStatus.CONFIRMED, confirmed_at=now)
+    ).rowcount
+    if changed:
+        adjust_count(session, signature.sector_id, signature.organisation_id, +1, now)
+        log.info("signature confirmed id=%s", signature.id)
+    session.commit()
+    session.refresh(signature)
+    return signature
+
+
+def withdraw_signature(session: Session, keys: Keys, token: str) -> None:
+    """Erase the signature (the row and its queued mail) and uncount it; raises BadToken."""
+    signature = signature_for_token(session, keys, tokens.MANAGE, token)
+    if signature.status == SignatureStatus.CONFIRMED:
+        adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
+    session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
+    session.delete(signature)
+    session.commit()
+    log.info("signature withdrawn and erased id=%s", signature.id)
+
+
+def update_consents(
+    session: Session, keys: Keys, token: str, *, updates: bool, share_union: bool
+) -> Signature:
+    """Record the signer's new consent choices; raises BadToken."""
+    signature = signature_for_token(session, keys, tokens.MANAGE, token)
+    signature.consent_updates = updates
+    signature.consent_share_union = share_union and signature.organisation_id is not None
+    signature.consents_updated_at = utcnow()
+    session.commit()
+    log.info("consents updated id=%s", signature.id)
+    return signature

@@ -1,0 +1,152 @@
+"""Configuration classes: defaults here, values from the environment, production fails fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _development_secrets() -> dict[str, str]:
+    """Secrets for development, generated once into instance/ (never committed)."""
+    path = INSTANCE_DIR / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # Fernet keys, comma-separated; the first encrypts, all decrypt (key rotation).
+    ENCRYPTION_KEY: str | None = os.environ.get("ENCRYPTION_KEY")
+    # Key for the keyed hash (blind index) of canonical emails; never rotate casually.
+    BLIND_INDEX_KEY: str | None = os.environ.get("BLIND_INDEX_KEY")
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'care-dont-share.db'}"
+    )
+    # hide_parameters: error messages and logs never echo row values.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Care Don't Share <pledge@example.org>"
+    )
+    MAIL_SINK_DIR = os.environ.get("MAIL_SINK_DIR", str(INSTANCE_DIR / "mail"))
+    MAIL_TIMEOUT_SECONDS = 10
+    # Emails one signature may be sent because of form submissions (flood guard).
+    MAIL_MAX_PER_SIGNATURE = 3
+    MAIL_RETRY_BASE_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 3600
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+
+    CONFIRM_TOKEN_MAX_AGE_DAYS = _env_int("CONFIRM_TOKEN_MAX_AGE_DAYS", 30)
+    UNCONFIRMED_RETENTION_DAYS = _env_int("UNCONFIRMED_RETENTION_DAYS", 30)
+
+    COUNTS_MAX_AGE_SECONDS = 10
+    COUNTS_STALE_SECONDS = 60
+    COUNT_POLL_SECONDS = _env_int("COUNT_POLL_SECONDS", 15)
+
+    MAX_CONTENT_LENGTH = 16 * 1024
+    WTF_CSRF_TIME_LIMIT = 6 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+    def __init__(self) -> None:
+        generated = _development_secrets()
+        for name, value in generated.items():
+            if not getattr(self, name):
+                setattr(self, name, value)
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ENCRYPTION_KEY = Fernet.generate_key().decode()
+    BLIND_INDEX_KEY = "test-blind-index-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    SITE_URL = "http://localhost"
+    MAIL_SERVER = None
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REQUIRED = (
+        "SECRET_KEY",
+        "ENCRYPTION_KEY",
+        "BLIND_INDEX_KEY",
+        "DATABASE_URL",
+        "SITE_URL",
+        "MAIL_SERVER",
+    )
+
+    def __init__(self) -> None:
+        missing = [name for name in self.REQUIRED if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production configuration is missing: " + ", ".join(missing)
+                + ". Set these environment variables (see README: Configuration)."
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Instantiate the configuration named by APP_ENV (default: development)."""
+    name = name or os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}; got {name!r}") from None

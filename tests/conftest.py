@@ -1,0 +1,164 @@
+"""Fixtures: an app per test on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set),
+schemas built by the real migrations, rows cleaned after each test, make_* factories."""
+
+from __future__ import annotations
+
+import os
+import re
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from app import content_loader, create_app
+from app.extensions import db
+from app.mailer import deliver_due, transport_from_config
+from app.models import Base
+from app.services.seed import seed_reference_data
+from app.services.signing import SignUp, sign_pledge
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _require(flag: str) -> bool:
+    return os.environ.get(flag) == "1"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    """One migrated, empty database per backend for the whole run."""
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            if _require("REQUIRE_POSTGRES"):
+                pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+            pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (CI sets it)")
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        MAIL_SINK_DIR=str(tmp_path / "mail"),
+    )
+    with app.app_context():
+        seed_reference_data(db.session, content_loader.sectors(), content_loader.organisations())
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def keys(app):
+    return app.extensions["care_keys"]
+
+
+@pytest.fixture
+def sector_id(app):
+    from app.models import Sector
+
+    return lambda slug="education": db.session.execute(
+        db.select(Sector.id).where(Sector.slug == slug)
+    ).scalar_one()
+
+
+@pytest.fixture
+def org_id(app):
+    from app.models import Organisation
+
+    return lambda slug: db.session.execute(
+        db.select(Organisation.id).where(Organisation.slug == slug)
+    ).scalar_one()
+
+
+@pytest.fixture
+def make_signup(app, keys, sector_id):
+    """Sign through the service, as the form would; returns the outcome."""
+
+    def make(email="ada@example.com", name="Ada Lovelace", sector="education", **fields):
+        signup = SignUp(
+            name=name, email=email, sector_id=sector_id(sector),
+            wording_version=content_loader.pledge()["version"], **fields,
+        )
+        return sign_pledge(db.session, keys, signup, app.config["MAIL_MAX_PER_SIGNATURE"])
+
+    return make
+
+
+@pytest.fixture
+def mailbox(app):
+    """Delivers the queue to the file sink and reads what arrived."""
+
+    class Mailbox:
+        directory = Path(app.config["MAIL_SINK_DIR"])
+
+        def deliver(self):
+            return deliver_due(db.session, app.extensions["care_keys"], transport_from_config(app.config))
+
+        def messages(self):
+            self.deliver()
+            if not self.directory.exists():
+                return []
+            return [
+                message_from_bytes(p.read_bytes(), policy=policy.default)
+                for p in sorted(self.directory.glob("*.eml"))
+            ]
+
+        def link(self, message, path: str) -> str:
+            body = message.get_body(("plain",)).get_content()
+            match = re.search(rf"https?://\S+?(/{path}/[A-Za-z0-9._-]+)", body)
+            assert match, f"no /{path}/ link in the email"
+            return match.group(1)
+
+    return Mailbox()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def sign_via_form(client):
+    """Fill in and send a sign-up form through the test client; returns the response."""
+
+    def submit(sector="education", query="", **fields):
+        page = client.get(f"/sign/{sector}{query}")
+        data = {"name": "Grace Hopper", "email": "grace@example.com", "csrf_token": csrf_token(page.text)}
+        data.update(fields)
+        return client.post(f"/sign/{sector}{query}", data=data)
+
+    return submit

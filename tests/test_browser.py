@@ -1,0 +1,110 @@
+"""The whole journey in headless Chromium, and axe-core accessibility checks."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is not installed")
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(app):
+    from tests.live_server import gunicorn_server
+
+    with gunicorn_server(app, workers=1, threads=4, extra_env={"COUNT_POLL_SECONDS": "1"}) as base:
+        yield base
+
+
+def serious_violations(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_sign_confirm_and_watch_the_count_rise_in_another_tab(browser, live, mailbox):
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    watcher = context.new_page()
+    watcher.goto(f"{live}/")
+    total = watcher.locator('[data-count="total"]')
+    before = int(total.inner_text().replace(",", ""))
+    watcher.evaluate("window.notReloaded = true")
+
+    signer = context.new_page()
+    signer.goto(f"{live}/")
+    signer.get_by_role("link", name="Education").first.click()
+    signer.get_by_label("Full name").fill("Rosalind Franklin")
+    signer.get_by_label("Email address").fill("rosalind@example.com")
+    signer.get_by_label("Postcode (optional)").fill("cb2 1tn")
+    signer.get_by_role("button", name="Sign the pledge").click()
+    expect(signer.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    (message,) = mailbox.messages()
+    signer.goto(live + mailbox.link(message, "confirm"))
+    expect(total).to_have_text(f"{before:,}")  # opening the link confirms nothing
+    signer.get_by_role("button", name="Confirm my signature").click()
+    expect(signer.get_by_role("heading", level=1)).to_contain_text("confirmed")
+
+    expect(total).to_have_text(f"{before + 1:,}", timeout=15_000)
+    assert watcher.evaluate("window.notReloaded") is True
+    context.close()
+
+
+def test_signing_works_with_javascript_off(browser, live):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live}/sign/health")
+    page.get_by_label("Full name").fill("Mary Seacole")
+    page.get_by_label("Email address").fill("not an email")
+    page.get_by_role("button", name="Sign the pledge").click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    page.get_by_label("Email address").fill("mary@example.com")
+    page.get_by_role("button", name="Sign the pledge").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    context.close()
+
+
+def test_pages_have_no_serious_accessibility_violations(browser, live, mailbox, make_signup):
+    make_signup(email="axe@example.com")
+    (message,) = mailbox.messages()
+    context = browser.new_context()
+    page = context.new_page()
+    failures = {}
+    paths = ["/", "/sign/education", "/recommendations", "/recommendations/health",
+             "/unions/neu", "/data-sharing", mailbox.link(message, "confirm"), mailbox.link(message, "manage")]
+    for path in paths:
+        page.goto(live + path)
+        failures[path] = serious_violations(page)
+    page.goto(f"{live}/sign/education")
+    page.get_by_role("button", name="Sign the pledge").click()  # empty form: the error state
+    failures["/sign/education (errors)"] = serious_violations(page)
+    context.close()
+    assert {path: found for path, found in failures.items() if found} == {}

@@ -1,0 +1,53 @@
+"""Simultaneous sign-ups of one mailbox, through real HTTP on gunicorn and PostgreSQL."""
+
+import re
+import threading
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import OutboxMessage, Signature
+from tests.live_server import gunicorn_server
+
+VARIANTS = [
+    "ada.lovelace@gmail.com", "AdaLovelace@gmail.com", "ada.lovelace@googlemail.com",
+    "a.da.love.lace@gmail.com", "ADA.LOVELACE@GMAIL.COM", "adalovelace+pledge@gmail.com",
+    "ada.lovelace+1@googlemail.com", "Ada.Lovelace+x@GoogleMail.com",
+]
+
+
+def test_simultaneous_variant_signups_make_one_signature(app, backend):
+    if backend != "postgresql":
+        pytest.skip("concurrency is tested on PostgreSQL, the production database")
+    clients = 24
+    sessions = []
+    with gunicorn_server(app, workers=2, threads=8) as base:
+        for i in range(clients):
+            session = requests.Session()
+            page = session.get(f"{base}/sign/education")
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+            sessions.append((session, token, VARIANTS[i % len(VARIANTS)]))
+        barrier = threading.Barrier(clients)
+        statuses = []
+
+        def submit(session, token, email):
+            barrier.wait()
+            response = session.post(
+                f"{base}/sign/education",
+                data={"name": "Ada", "email": email, "csrf_token": token},
+                allow_redirects=False,
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=submit, args=s) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert statuses == [303] * clients
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
+    queued = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert queued == app.config["MAIL_MAX_PER_SIGNATURE"]
