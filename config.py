@@ -51,9 +51,7 @@ class Config:
     # Key for the keyed hash (blind index) of canonical emails; never rotate casually.
     BLIND_INDEX_KEY: str | None = os.environ.get("BLIND_INDEX_KEY")
 
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'care-dont-share.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'care-dont-share.db'}")
     # hide_parameters: error messages and logs never echo row values.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -63,9 +61,7 @@ class Config:
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
-    MAIL_DEFAULT_SENDER = os.environ.get(
-        "MAIL_DEFAULT_SENDER", "Care Don't Share <pledge@example.org>"
-    )
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Care Don't Share <pledge@example.org>")
     MAIL_SINK_DIR = os.environ.get("MAIL_SINK_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_TIMEOUT_SECONDS = 10
     # Emails one signature may be sent because of form submissions (flood guard).
@@ -131,7 +127,8 @@ class ProductionConfig(Config):
         missing = [name for name in self.REQUIRED if not os.environ.get(name)]
         if missing:
             raise RuntimeError(
-                "Production configuration is missing: " + ", ".join(missing)
+                "Production configuration is missing: "
+                + ", ".join(missing)
                 + ". Set these environment variables (see README: Configuration)."
             )
 

@@ -15,10 +15,16 @@ MESSAGES = {
     400: ("Something was wrong with that request", "Please go back and try again."),
     404: ("Page not found", "Check the address, or start again from the home page."),
     405: ("That did not work", "This page cannot be used that way. Start again from the home page."),
-    413: ("That was too much to send", "The form you sent was far larger than any real answer. Shorten it and try again."),
+    413: (
+        "That was too much to send",
+        "The form you sent was far larger than any real answer. Shorten it and try again.",
+    ),
     429: ("Too many tries", "Please wait a minute and try again."),
     500: ("Sorry, something went wrong", "We have been told about it. Please try again in a few minutes."),
-    503: ("Sorry, the site is busy", "We could not reach our database just now. Nothing you sent has been saved twice: please try again in a minute."),
+    503: (
+        "Sorry, the site is busy",
+        "We could not reach our database just now, so nothing was saved. Please try again in a minute.",
+    ),
 }
 RETRY_AFTER_SECONDS = 30
 

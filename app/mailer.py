@@ -135,8 +135,11 @@ def deliver_due(session: Session, keys: Keys, transport, limit: int = 100) -> De
             email = build_message(message, keys)
         except Exception as error:  # e.g. a key that no longer decrypts: keep it, retry later
             outbox.mark_retry(
-                session, message, f"render: {type(error).__name__}",
-                config["MAIL_RETRY_BASE_SECONDS"], config["MAIL_RETRY_MAX_SECONDS"],
+                session,
+                message,
+                f"render: {type(error).__name__}",
+                config["MAIL_RETRY_BASE_SECONDS"],
+                config["MAIL_RETRY_MAX_SECONDS"],
             )
             log.error("mail id=%s could not be rendered: %s", message.id, type(error).__name__)
             report.retried += 1

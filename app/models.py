@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -22,7 +22,7 @@ from app.extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Tz(TypeDecorator):
@@ -38,7 +38,7 @@ class Tz(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -112,8 +112,13 @@ class Signature(db.Model):
     consent_share_union: Mapped[bool] = mapped_column(default=False)
     wording_version: Mapped[str] = mapped_column(String(40))
     status: Mapped[SignatureStatus] = mapped_column(
-        Enum(SignatureStatus, name="signature_status", native_enum=False, length=16,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            SignatureStatus,
+            name="signature_status",
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=SignatureStatus.PENDING,
     )
     # Random per-signature value mixed into its link tokens; changing it revokes them.
@@ -127,12 +132,8 @@ class Signature(db.Model):
     organisation: Mapped[Organisation | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint(
-            "(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"
-        ),
-        CheckConstraint(
-            "NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"
-        ),
+        CheckConstraint("(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"),
+        CheckConstraint("NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"),
         Index("ix_signature_status_created_at", "status", "created_at"),
     )
 
@@ -156,5 +157,3 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_message_due", "sent_at", "failed_at", "next_attempt_at"),
         Index("ix_outbox_message_signature_id", "signature_id"),
     )
-
-

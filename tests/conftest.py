@@ -13,9 +13,8 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from app import content_loader, create_app
-from app.extensions import db
+from app.extensions import Base, db
 from app.mailer import deliver_due, transport_from_config
-from app.models import Base
 from app.services.seed import seed_reference_data
 from app.services.signing import SignUp, sign_pledge
 
@@ -89,18 +88,14 @@ def keys(app):
 def sector_id(app):
     from app.models import Sector
 
-    return lambda slug="education": db.session.execute(
-        db.select(Sector.id).where(Sector.slug == slug)
-    ).scalar_one()
+    return lambda slug="education": db.session.execute(db.select(Sector.id).where(Sector.slug == slug)).scalar_one()
 
 
 @pytest.fixture
 def org_id(app):
     from app.models import Organisation
 
-    return lambda slug: db.session.execute(
-        db.select(Organisation.id).where(Organisation.slug == slug)
-    ).scalar_one()
+    return lambda slug: db.session.execute(db.select(Organisation.id).where(Organisation.slug == slug)).scalar_one()
 
 
 @pytest.fixture
@@ -109,8 +104,11 @@ def make_signup(app, keys, sector_id):
 
     def make(email="ada@example.com", name="Ada Lovelace", sector="education", **fields):
         signup = SignUp(
-            name=name, email=email, sector_id=sector_id(sector),
-            wording_version=content_loader.pledge()["version"], **fields,
+            name=name,
+            email=email,
+            sector_id=sector_id(sector),
+            wording_version=content_loader.pledge()["version"],
+            **fields,
         )
         return sign_pledge(db.session, keys, signup, app.config["MAIL_MAX_PER_SIGNATURE"])
 
@@ -132,8 +130,7 @@ def mailbox(app):
             if not self.directory.exists():
                 return []
             return [
-                message_from_bytes(p.read_bytes(), policy=policy.default)
-                for p in sorted(self.directory.glob("*.eml"))
+                message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(self.directory.glob("*.eml"))
             ]
 
         def link(self, message, path: str) -> str:

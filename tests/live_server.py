@@ -40,8 +40,18 @@ def gunicorn_server(app, workers: int = 2, threads: int = 4, extra_env: dict | N
         **(extra_env or {}),
     }
     command = [
-        sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "wsgi:app",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -52,13 +52,17 @@ def test_filters_narrow_the_document(client, make_signup, confirm_all, org_id):
     assert sector["total"] == 2 and [s["slug"] for s in sector["sectors"]] == ["education"]
     assert sector["organisations"] == []
     org = client.get("/api/v1/counts?org=neu").json
-    assert org["total"] == 2 and org["organisations"] == [{"slug": "neu", "name": "National Education Union", "count": 2}]
+    assert org["total"] == 2 and org["organisations"] == [
+        {"slug": "neu", "name": "National Education Union", "count": 2}
+    ]
     both = client.get("/api/v1/counts?sector=education&org=neu").json
     assert both["total"] == 1
 
 
-@pytest.mark.parametrize("query", ["sector=nope", "org=nope", "sector=", "colour=red", "sector=education&sector=health",
-                                   "sector=" + "x" * 500])
+@pytest.mark.parametrize(
+    "query",
+    ["sector=nope", "org=nope", "sector=", "colour=red", "sector=education&sector=health", "sector=" + "x" * 500],
+)
 def test_bad_parameters_get_400_json(client, query):
     response = client.get(f"/api/v1/counts?{query}")
     assert response.status_code == 400
@@ -106,8 +110,9 @@ def test_healthz_reports_the_database(client):
 def test_database_outage_gives_503_page_without_trace(tmp_path):
     from app import create_app
 
-    broken = create_app("testing", SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none",
-                        MAIL_SINK_DIR=str(tmp_path))
+    broken = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none", MAIL_SINK_DIR=str(tmp_path)
+    )
     client = broken.test_client()
     page = client.get("/")
     assert page.status_code == 503

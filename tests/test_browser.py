@@ -20,7 +20,8 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
+            executable_path=CHROMIUM,
+            headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield browser
@@ -59,8 +60,8 @@ def test_sign_confirm_and_watch_the_count_rise_in_another_tab(browser, live, mai
     signer = context.new_page()
     signer.goto(f"{live}/")
     signer.get_by_role("link", name="Education").first.click()
-    signer.get_by_label("Full name").fill("Rosalind Franklin")
-    signer.get_by_label("Email address").fill("rosalind@example.com")
+    signer.get_by_label("Full name", exact=True).fill("Rosalind Franklin")
+    signer.get_by_label("Email address", exact=True).fill("rosalind@example.com")
     signer.get_by_label("Postcode (optional)").fill("cb2 1tn")
     signer.get_by_role("button", name="Sign the pledge").click()
     expect(signer.get_by_role("heading", level=1)).to_have_text("Check your email")
@@ -82,11 +83,11 @@ def test_signing_works_with_javascript_off(browser, live):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live}/sign/health")
-    page.get_by_label("Full name").fill("Mary Seacole")
-    page.get_by_label("Email address").fill("not an email")
+    page.get_by_label("Full name", exact=True).fill("Mary Seacole")
+    page.get_by_label("Email address", exact=True).fill("not an email")
     page.get_by_role("button", name="Sign the pledge").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
-    page.get_by_label("Email address").fill("mary@example.com")
+    page.get_by_label("Email address", exact=True).fill("mary@example.com")
     page.get_by_role("button", name="Sign the pledge").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
     context.close()
@@ -98,8 +99,16 @@ def test_pages_have_no_serious_accessibility_violations(browser, live, mailbox, 
     context = browser.new_context()
     page = context.new_page()
     failures = {}
-    paths = ["/", "/sign/education", "/recommendations", "/recommendations/health",
-             "/unions/neu", "/data-sharing", mailbox.link(message, "confirm"), mailbox.link(message, "manage")]
+    paths = [
+        "/",
+        "/sign/education",
+        "/recommendations",
+        "/recommendations/health",
+        "/unions/neu",
+        "/data-sharing",
+        mailbox.link(message, "confirm"),
+        mailbox.link(message, "manage"),
+    ]
     for path in paths:
         page.goto(live + path)
         failures[path] = serious_violations(page)

@@ -12,9 +12,14 @@ from app.models import OutboxMessage, Signature
 from tests.live_server import gunicorn_server
 
 VARIANTS = [
-    "ada.lovelace@gmail.com", "AdaLovelace@gmail.com", "ada.lovelace@googlemail.com",
-    "a.da.love.lace@gmail.com", "ADA.LOVELACE@GMAIL.COM", "adalovelace+pledge@gmail.com",
-    "ada.lovelace+1@googlemail.com", "Ada.Lovelace+x@GoogleMail.com",
+    "ada.lovelace@gmail.com",
+    "AdaLovelace@gmail.com",
+    "ada.lovelace@googlemail.com",
+    "a.da.love.lace@gmail.com",
+    "ADA.LOVELACE@GMAIL.COM",
+    "adalovelace+pledge@gmail.com",
+    "ada.lovelace+1@googlemail.com",
+    "Ada.Lovelace+x@GoogleMail.com",
 ]
 
 

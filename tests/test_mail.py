@@ -4,11 +4,11 @@ server (aiosmtpd on loopback), retried with backoff while the server is down."""
 import socket
 import time
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
-from email import message_from_bytes, policy
 from sqlalchemy import select, update
 
 from app.extensions import db

@@ -49,8 +49,19 @@ def test_canonical_email_is_idempotent():
     assert canonical_email(once) == once
 
 
-@pytest.mark.parametrize("bad", ["", "ada", "ada@", "@example.com", "ada@@example.com", "ada@exa mple.com",
-                                 "ada\u200b@example.com", "ada@exa\nmple.com"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "ada",
+        "ada@",
+        "@example.com",
+        "ada@@example.com",
+        "ada@exa mple.com",
+        "ada\u200b@example.com",
+        "ada@exa\nmple.com",
+    ],
+)
 def test_invalid_addresses_rejected_with_a_message(bad):
     with pytest.raises(InvalidInput, match="email address"):
         canonical_email(bad)
@@ -62,8 +73,13 @@ def test_normalise_email_keeps_the_deliverable_spelling():
 
 @pytest.mark.parametrize(
     ("typed", "full", "outward"),
-    [("sw1a1aa", "SW1A 1AA", "SW1A"), (" m1 1ae ", "M1 1AE", "M1"), ("EC1A 1BB", "EC1A 1BB", "EC1A"),
-     ("b33 8th", "B33 8TH", "B33"), ("GIR 0AA", "GIR 0AA", "GIR")],
+    [
+        ("sw1a1aa", "SW1A 1AA", "SW1A"),
+        (" m1 1ae ", "M1 1AE", "M1"),
+        ("EC1A 1BB", "EC1A 1BB", "EC1A"),
+        ("b33 8th", "B33 8TH", "B33"),
+        ("GIR 0AA", "GIR 0AA", "GIR"),
+    ],
 )
 def test_postcodes_normalised_to_full_and_outward(typed, full, outward):
     assert normalise_postcode(typed) == (full, outward)

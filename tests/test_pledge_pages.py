@@ -181,8 +181,10 @@ def test_manage_changes_consents(client, sign_via_form, mailbox):
     manage = _confirmed_manage_path(client, sign_via_form, mailbox, organisation="neu")
     page = client.get(manage)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    response = client.post(f"{manage}/consents", data={
-        "csrf_token": csrf_token(page.text), "consent_updates": "y", "consent_share_union": "y"})
+    response = client.post(
+        f"{manage}/consents",
+        data={"csrf_token": csrf_token(page.text), "consent_updates": "y", "consent_share_union": "y"},
+    )
     assert response.status_code == 303
     signature = db.session.execute(select(Signature)).scalar_one()
     db.session.refresh(signature)
@@ -213,9 +215,19 @@ def test_one_click_unsubscribe_from_the_email_header(client, sign_via_form, mail
     assert db.session.execute(select(Signature.consent_updates)).scalar_one() is False
 
 
-@pytest.mark.parametrize("path", ["/recommendations", "/recommendations/education", "/recommendations/health",
-                                  "/recommendations/policing", "/recommendations/data-protection",
-                                  "/data-sharing", "/privacy", "/about"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/recommendations",
+        "/recommendations/education",
+        "/recommendations/health",
+        "/recommendations/policing",
+        "/recommendations/data-protection",
+        "/data-sharing",
+        "/privacy",
+        "/about",
+    ],
+)
 def test_content_pages(client, path):
     page = client.get(path)
     assert page.status_code == 200

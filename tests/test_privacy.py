@@ -38,8 +38,11 @@ def test_database_rows_hold_no_plaintext_name_or_email(client, sign_via_form, ma
 def test_logs_hold_no_names_emails_or_ips(client, sign_via_form, mailbox, caplog):
     caplog.set_level(logging.DEBUG)
     page = client.get("/sign/education", environ_base={"REMOTE_ADDR": "203.0.113.77"})
-    client.post("/sign/education", environ_base={"REMOTE_ADDR": "203.0.113.77"},
-                data={"name": NAME, "email": EMAIL, "csrf_token": csrf_token(page.text)})
+    client.post(
+        "/sign/education",
+        environ_base={"REMOTE_ADDR": "203.0.113.77"},
+        data={"name": NAME, "email": EMAIL, "csrf_token": csrf_token(page.text)},
+    )
     message = mailbox.messages()[0]
     confirm = mailbox.link(message, "confirm")
     client.post(confirm, data={"csrf_token": csrf_token(client.get(confirm).text)})

@@ -126,7 +126,11 @@ def test_consents_change_and_share_needs_a_union(make_signup, keys, org_id):
     make_signup(email="a@example.com")
     make_signup(email="b@example.com", organisation_id=org_id("unison"))
     no_union, with_union = db.session.execute(select(Signature).order_by(Signature.id)).scalars().all()
-    updated = update_consents(db.session, keys, token_for(keys, tokens.MANAGE, no_union), updates=True, share_union=True)
+    updated = update_consents(
+        db.session, keys, token_for(keys, tokens.MANAGE, no_union), updates=True, share_union=True
+    )
     assert (updated.consent_updates, updated.consent_share_union) == (True, False)
-    updated = update_consents(db.session, keys, token_for(keys, tokens.MANAGE, with_union), updates=False, share_union=True)
+    updated = update_consents(
+        db.session, keys, token_for(keys, tokens.MANAGE, with_union), updates=False, share_union=True
+    )
     assert (updated.consent_updates, updated.consent_share_union) == (False, True)

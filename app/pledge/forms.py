@@ -13,6 +13,7 @@ from app.services.normalise import InvalidInput, clean_text, normalise_email, no
 NAME_MAX = 100
 EMAIL_MAX = 254
 POSTCODE_MAX = 10
+OTHER_UNION = "other"
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -80,6 +81,8 @@ class SignForm(FlaskForm):
     def validate_consent_share_union(self, field) -> None:
         if field.data and not self.organisation.data:
             raise ValidationError("Choose your union, or untick sharing your details with a union.")
+        if field.data and self.organisation.data == OTHER_UNION:
+            raise ValidationError("We can only share your details with a union on our list. Untick this box.")
 
     def cleaned_source(self) -> str | None:
         """Where the signer came from; anything odd is dropped rather than shown as an error."""

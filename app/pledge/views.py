@@ -62,10 +62,19 @@ def sign(sector_slug: str):
         return redirect(url_for(".check_email", sector_slug=sector.slug), 303)
     if form.is_submitted():
         status = 400
-    return no_store(make_response(render_template(
-        "pledge/sign.html", form=form, sector=sector, copy=content.sector(sector.slug),
-        preset_org=preset_org, counts=get_counts(db.session, sector=sector.slug),
-    ), status))
+    return no_store(
+        make_response(
+            render_template(
+                "pledge/sign.html",
+                form=form,
+                sector=sector,
+                copy=content.sector(sector.slug),
+                preset_org=preset_org,
+                counts=get_counts(db.session, sector=sector.slug),
+            ),
+            status,
+        )
+    )
 
 
 def _submit(form: SignForm, sector: Sector) -> None:
@@ -99,25 +108,34 @@ def check_email(sector_slug: str):
 @bp.get("/unions/<org_slug>")
 def union(org_slug: str):
     org = _organisation_or_404(org_slug)
-    sector = org.default_sector or db.session.execute(
-        select(Sector).order_by(Sector.position.desc())
-    ).scalars().first()
+    sector = org.default_sector or db.session.execute(select(Sector).order_by(Sector.position.desc())).scalars().first()
     form = SignForm(data={"organisation": org.slug, "source": request.args.get("source", "")})
     form.set_organisations(_organisations())
-    return no_store(make_response(render_template(
-        "pledge/union.html", org=org, copy=content.organisation(org.slug) or {}, form=form,
-        sector=sector, counts=get_counts(db.session), preset_org=org.slug,
-    )))
+    return no_store(
+        make_response(
+            render_template(
+                "pledge/union.html",
+                org=org,
+                copy=content.organisation(org.slug) or {},
+                form=form,
+                sector=sector,
+                counts=get_counts(db.session),
+                preset_org=org.slug,
+            )
+        )
+    )
 
 
 def _bad_link(error: tokens.BadToken):
     if str(error) == "expired":
         return error_response(
-            410, "This link has expired. Sign the pledge again and we will send you a new one.",
+            410,
+            "This link has expired. Sign the pledge again and we will send you a new one.",
             "This link has expired",
         )
     return error_response(
-        404, "This link is not valid. Check that you copied the whole link from the email.",
+        404,
+        "This link is not valid. Check that you copied the whole link from the email.",
         "This link is not valid",
     )
 
@@ -136,17 +154,25 @@ def confirm(token: str):
         signature = signature_for_token(db.session, keys(), tokens.CONFIRM, token, _confirm_max_age())
     except tokens.BadToken as error:
         return no_store(_bad_link(error))
-    return no_store(make_response(render_template(
-        "pledge/confirm.html", form=form, signature=signature,
-        confirmed=signature.status == SignatureStatus.CONFIRMED,
-    )))
+    return no_store(
+        make_response(
+            render_template(
+                "pledge/confirm.html",
+                form=form,
+                signature=signature,
+                confirmed=signature.status == SignatureStatus.CONFIRMED,
+            )
+        )
+    )
 
 
 @bp.get("/thank-you/<sector_slug>")
 def thank_you(sector_slug: str):
     sector = _sector_or_404(sector_slug)
     return render_template(
-        "pledge/thank_you.html", sector=sector, counts=get_counts(db.session),
+        "pledge/thank_you.html",
+        sector=sector,
+        counts=get_counts(db.session),
         share_url=url_for(".sign", sector_slug=sector.slug, _external=True),
     )
 
@@ -157,14 +183,24 @@ def manage(token: str):
         signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
     except tokens.BadToken as error:
         return no_store(_bad_link(error))
-    consents = ConsentsForm(data={
-        "consent_updates": signature.consent_updates,
-        "consent_share_union": signature.consent_share_union,
-    })
-    return no_store(make_response(render_template(
-        "pledge/manage.html", signature=signature, consents=consents, withdraw=WithdrawForm(),
-        token=token, saved=request.args.get("saved") == "1",
-    )))
+    consents = ConsentsForm(
+        data={
+            "consent_updates": signature.consent_updates,
+            "consent_share_union": signature.consent_share_union,
+        }
+    )
+    return no_store(
+        make_response(
+            render_template(
+                "pledge/manage.html",
+                signature=signature,
+                consents=consents,
+                withdraw=WithdrawForm(),
+                token=token,
+                saved=request.args.get("saved") == "1",
+            )
+        )
+    )
 
 
 @bp.post("/manage/<token>/consents")
@@ -174,8 +210,11 @@ def manage_consents(token: str):
         abort(400)
     try:
         update_consents(
-            db.session, keys(), token,
-            updates=form.consent_updates.data, share_union=form.consent_share_union.data,
+            db.session,
+            keys(),
+            token,
+            updates=form.consent_updates.data,
+            share_union=form.consent_share_union.data,
         )
     except tokens.BadToken as error:
         return no_store(_bad_link(error))
@@ -205,9 +244,7 @@ def unsubscribe(token: str):
     try:
         signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
         if request.method == "POST":
-            update_consents(
-                db.session, keys(), token, updates=False, share_union=signature.consent_share_union
-            )
+            update_consents(db.session, keys(), token, updates=False, share_union=signature.consent_share_union)
             return no_store(make_response(render_template("pledge/unsubscribed.html", token=token)))
     except tokens.BadToken as error:
         return no_store(_bad_link(error))
@@ -216,9 +253,7 @@ def unsubscribe(token: str):
 
 @bp.get("/recommendations")
 def recommendations():
-    return render_template(
-        "pledge/recommendations.html", recs=content.recommendations(), counts=get_counts(db.session)
-    )
+    return render_template("pledge/recommendations.html", recs=content.recommendations(), counts=get_counts(db.session))
 
 
 @bp.get("/recommendations/<area_slug>")
@@ -228,7 +263,9 @@ def recommendation_area(area_slug: str):
         abort(404)
     sector = _sector_or_404(area["sector"])
     return render_template(
-        "pledge/recommendation_area.html", area=area, sector=sector,
+        "pledge/recommendation_area.html",
+        area=area,
+        sector=sector,
         counts=get_counts(db.session, sector=sector.slug),
     )
 

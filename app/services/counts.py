@@ -15,9 +15,7 @@ class UnknownFilter(ValueError):
     """A sector or organisation slug that does not exist."""
 
 
-def adjust_count(
-    session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime
-) -> None:
+def adjust_count(session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime) -> None:
     """Add delta to one cell inside the caller's transaction (creating the cell if missing)."""
     changed = session.execute(
         update(CountCell)
@@ -80,9 +78,9 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
     total is the number of signatures matching every filter given. Raises UnknownFilter.
     """
     sectors = session.execute(select(Sector).order_by(Sector.position, Sector.id)).scalars().all()
-    organisations = session.execute(
-        select(Organisation).order_by(Organisation.position, Organisation.id)
-    ).scalars().all()
+    organisations = (
+        session.execute(select(Organisation).order_by(Organisation.position, Organisation.id)).scalars().all()
+    )
     cells = session.execute(
         select(CountCell.sector_id, CountCell.organisation_id, CountCell.count, CountCell.updated_at)
     ).all()
@@ -113,10 +111,10 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
     return Counts(
         total=total,
         updated_at=updated,
-        sectors=[] if org is not None and sector is None else [
-            SectorCount(s.slug, s.name, by_sector.get(s.id, 0), s.goal) for s in sectors
-        ],
-        organisations=[] if sector is not None and org is None else [
-            OrganisationCount(o.slug, o.name, by_org.get(o.id, 0)) for o in organisations
-        ],
+        sectors=[]
+        if org is not None and sector is None
+        else [SectorCount(s.slug, s.name, by_sector.get(s.id, 0), s.goal) for s in sectors],
+        organisations=[]
+        if sector is not None and org is None
+        else [OrganisationCount(o.slug, o.name, by_org.get(o.id, 0)) for o in organisations],
     )

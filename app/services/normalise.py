@@ -64,9 +64,7 @@ def normalise_email(address: str) -> str:
     try:
         result = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidInput(
-            "Enter an email address in the correct format, like name@example.com."
-        ) from None
+        raise InvalidInput("Enter an email address in the correct format, like name@example.com.") from None
     return result.normalized
 
 

@@ -37,9 +37,7 @@ def mark_sent(session: Session, message: OutboxMessage) -> None:
     session.commit()
 
 
-def mark_retry(
-    session: Session, message: OutboxMessage, error: str, base_seconds: int, max_seconds: int
-) -> datetime:
+def mark_retry(session: Session, message: OutboxMessage, error: str, base_seconds: int, max_seconds: int) -> datetime:
     """Schedule another attempt with exponential backoff; returns when it will be."""
     message.attempts += 1
     delay = min(base_seconds * 2 ** (message.attempts - 1), max_seconds)
@@ -59,7 +57,7 @@ def mark_failed(session: Session, message: OutboxMessage, error: str) -> None:
 
 def queue_depth(session: Session) -> int:
     return session.execute(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
-        )
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
     ).scalar_one()

@@ -54,19 +54,21 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
         org = orgs[i % len(orgs)] if i % 3 == 0 else None
         email = f"demo{i}@example.invalid"
         confirmed_at = now - timedelta(hours=how_many - i)
-        session.add(Signature(
-            email_key=keys.cipher.blind_index(email),
-            email_encrypted=keys.cipher.encrypt(email),
-            name_encrypted=keys.cipher.encrypt(f"Demo Signer {i}"),
-            sector_id=sector.id,
-            organisation_id=org.id if org else None,
-            source="demo",
-            wording_version=wording_version,
-            status=SignatureStatus.CONFIRMED,
-            token_nonce=secrets.token_bytes(16),
-            created_at=confirmed_at,
-            confirmed_at=confirmed_at,
-        ))
+        session.add(
+            Signature(
+                email_key=keys.cipher.blind_index(email),
+                email_encrypted=keys.cipher.encrypt(email),
+                name_encrypted=keys.cipher.encrypt(f"Demo Signer {i}"),
+                sector_id=sector.id,
+                organisation_id=org.id if org else None,
+                source="demo",
+                wording_version=wording_version,
+                status=SignatureStatus.CONFIRMED,
+                token_nonce=secrets.token_bytes(16),
+                created_at=confirmed_at,
+                confirmed_at=confirmed_at,
+            )
+        )
         adjust_count(session, sector.id, org.id if org else None, +1, now)
     session.commit()
     return how_many

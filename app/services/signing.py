@@ -151,9 +151,7 @@ def withdraw_signature(session: Session, keys: Keys, token: str) -> None:
     log.info("signature withdrawn and erased id=%s", signature.id)
 
 
-def update_consents(
-    session: Session, keys: Keys, token: str, *, updates: bool, share_union: bool
-) -> Signature:
+def update_consents(session: Session, keys: Keys, token: str, *, updates: bool, share_union: bool) -> Signature:
     """Record the signer's new consent choices; raises BadToken."""
     signature = signature_for_token(session, keys, tokens.MANAGE, token)
     signature.consent_updates = updates

@@ -52,7 +52,11 @@ def parse_token(token: str) -> ParsedToken:
 
 
 def verify_token(
-    key: bytes, purpose: str, parsed: ParsedToken, nonce: bytes, max_age_seconds: int | None,
+    key: bytes,
+    purpose: str,
+    parsed: ParsedToken,
+    nonce: bytes,
+    max_age_seconds: int | None,
     now: float | None = None,
 ) -> None:
     """Raises BadToken unless the MAC matches this row and, given a max age, it has not expired."""
