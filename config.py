@@ -70,6 +70,18 @@ class Config:
     MAIL_RETRY_MAX_SECONDS = 3600
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = True
+    # If Redis is unreachable, limit in memory rather than refuse or lose sign-ups.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Sign-ups per client address (burst; sustained). Over it, sign-ups are held for review,
+    # silently. Generous, because a school or hospital may sign from behind one address.
+    RATELIMIT_SIGN = os.environ.get("RATELIMIT_SIGN", "20 per minute; 300 per hour")
+    RATELIMIT_API = os.environ.get("RATELIMIT_API", "1200 per minute")
+    RATELIMIT_LOGIN_ACCOUNT = "5 per 15 minutes"
+    RATELIMIT_LOGIN_IP = "30 per 15 minutes"
 
     CONFIRM_TOKEN_MAX_AGE_DAYS = _env_int("CONFIRM_TOKEN_MAX_AGE_DAYS", 30)
     UNCONFIRMED_RETENTION_DAYS = _env_int("UNCONFIRMED_RETENTION_DAYS", 30)

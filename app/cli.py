@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def register(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(mail)
+    app.cli.add_command(signing)
 
 
 @click.command()
@@ -59,3 +60,31 @@ def mail_worker(interval: float, once: bool) -> None:
         if once:
             return
         time.sleep(interval)
+
+
+@click.group()
+def signing() -> None:
+    """Pause or resume signing site-wide (counts keep working)."""
+
+
+@signing.command("pause")
+def signing_pause() -> None:
+    from app.services.settings import set_signing_paused
+
+    set_signing_paused(db.session, True)
+    click.echo("Signing is paused: forms show a notice and accept nothing.")
+
+
+@signing.command("resume")
+def signing_resume() -> None:
+    from app.services.settings import set_signing_paused
+
+    set_signing_paused(db.session, False)
+    click.echo("Signing has resumed.")
+
+
+@signing.command("status")
+def signing_status() -> None:
+    from app.services.settings import signing_paused
+
+    click.echo("paused" if signing_paused(db.session) else "open")

@@ -1,5 +1,6 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -22,6 +23,29 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+
+
+def client_key() -> str:
+    """The client's address for rate limits: IPv4 as is, IPv6 by its /64 (one subscriber's block).
+
+    request.remote_addr is the real client only behind TRUSTED_PROXIES (ProxyFix); a
+    spoofed X-Forwarded-For is otherwise ignored.
+    """
+    import ipaddress
+
+    from flask import request
+
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+limiter = Limiter(key_func=client_key)
 
 
 def keys():

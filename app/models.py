@@ -90,8 +90,10 @@ class CountCell(db.Model):
 
 
 class SignatureStatus(enum.StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
+    PENDING = "pending"  # waiting for its owner to confirm by email
+    CONFIRMED = "confirmed"  # counted
+    HELD = "held"  # suspected abuse: never emailed or counted until an organiser releases it
+    INVALID = "invalid"  # removed from the count by an organiser, kept for the record
 
 
 class Signature(db.Model):
@@ -124,6 +126,8 @@ class Signature(db.Model):
     # Random per-signature value mixed into its link tokens; changing it revokes them.
     token_nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
     emails_queued: Mapped[int] = mapped_column(default=0)
+    held_reason: Mapped[str | None] = mapped_column(String(32))
+    invalid_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     consents_updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(Tz)
@@ -132,7 +136,9 @@ class Signature(db.Model):
     organisation: Mapped[Organisation | None] = relationship()
 
     __table_args__ = (
-        CheckConstraint("(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"),
+        CheckConstraint("status <> 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"),
+        CheckConstraint("(status = 'held') = (held_reason IS NOT NULL)", name="held_has_reason"),
+        CheckConstraint("(status = 'invalid') = (invalid_reason IS NOT NULL)", name="invalid_has_reason"),
         CheckConstraint("NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"),
         Index("ix_signature_status_created_at", "status", "created_at"),
     )
@@ -157,3 +163,67 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_message_due", "sent_at", "failed_at", "next_attempt_at"),
         Index("ix_outbox_message_signature_id", "signature_id"),
     )
+
+
+class BlockedDomain(db.Model):
+    """An email domain whose sign-ups are held for review instead of being emailed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+
+    __table_args__ = (CheckConstraint("domain = lower(domain)", name="domain_lower"),)
+
+
+class SiteSetting(db.Model):
+    """Switches organisers can flip at run time, shared by every app process (e.g. pausing signing)."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow, onupdate=utcnow)
+
+
+class OrganiserRole(enum.StrEnum):
+    ADMIN = "admin"  # campaign staff: everything
+    ORGANISER = "organiser"  # a union's organiser: that union's counts and consenting members only
+
+
+class Organiser(db.Model):
+    """A signed-in member of campaign or union staff."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[OrganiserRole] = mapped_column(
+        Enum(OrganiserRole, name="organiser_role", native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e])
+    )
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+    # Changing it signs the organiser out everywhere and voids their password links.
+    session_nonce: Mapped[str] = mapped_column(String(32))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Tz)
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(Tz)
+    disabled_at: Mapped[datetime | None] = mapped_column(Tz)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="organiser_has_union"),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what to personal data or accounts, and when. Append-only (triggers refuse changes)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Tz, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(254))  # the account's email then, or "cli"/"anonymous"
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    details: Mapped[str] = mapped_column(db.Text, default="{}")  # JSON; never a signer's name or email

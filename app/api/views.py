@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.api import bp
 from app.errors import error_response
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services.counts import UnknownFilter, get_counts
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def _count_filters() -> dict[str, str]:
 
 
 @bp.route("/api/v1/counts", methods=["GET", "OPTIONS"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_API"])
 def counts():
     if request.method == "OPTIONS":
         return _cors(make_response("", 204))

@@ -68,6 +68,8 @@ class SignForm(FlaskForm):
     consent_updates = BooleanField()
     consent_share_union = BooleanField()
     source = HiddenField(validators=[Optional(), Length(max=64)])
+    # Honeypot: hidden from people by CSS; scripts that fill every field fill it too.
+    website = StringField("Leave this field empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def set_organisations(self, organisations) -> None:
         self.organisation.choices = [("", "Not in a union, or prefer not to say")] + [

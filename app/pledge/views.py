@@ -11,11 +11,14 @@ from app.extensions import csrf, db, keys
 from app.models import Organisation, Sector, SignatureStatus
 from app.pledge import bp
 from app.pledge.forms import ConfirmForm, ConsentsForm, SignForm, WithdrawForm
+from app.rate_limits import signing_over_limit
 from app.security import no_store
 from app.services import tokens
 from app.services.counts import get_counts
 from app.services.normalise import clean_text, normalise_postcode
+from app.services.settings import signing_paused
 from app.services.signing import (
+    HoldReason,
     SignUp,
     confirm_signature,
     sign_pledge,
@@ -45,7 +48,7 @@ def _organisations() -> list[Organisation]:
 
 @bp.get("/")
 def index():
-    return render_template("pledge/index.html", counts=get_counts(db.session))
+    return render_template("pledge/index.html", counts=get_counts(db.session), paused=signing_paused(db.session))
 
 
 @bp.route("/sign/<sector_slug>", methods=["GET", "POST"])
@@ -56,11 +59,14 @@ def sign(sector_slug: str):
         _organisation_or_404(preset_org)
     form = SignForm(data={"organisation": preset_org or "", "source": request.args.get("source", "")})
     form.set_organisations(_organisations())
+    paused = signing_paused(db.session)
     status = 200
-    if form.validate_on_submit():
+    if paused and form.is_submitted():
+        status = 503  # nothing is stored; the page says signing is paused
+    elif form.validate_on_submit():
         _submit(form, sector)
         return redirect(url_for(".check_email", sector_slug=sector.slug), 303)
-    if form.is_submitted():
+    elif form.is_submitted():
         status = 400
     return no_store(
         make_response(
@@ -70,11 +76,21 @@ def sign(sector_slug: str):
                 sector=sector,
                 copy=content.sector(sector.slug),
                 preset_org=preset_org,
+                paused=paused,
                 counts=get_counts(db.session, sector=sector.slug),
             ),
             status,
         )
     )
+
+
+def _hold_reason(form: SignForm) -> HoldReason | None:
+    """Why this submission looks automated, if it does; the signer is never told."""
+    if form.website.data:
+        return HoldReason.HONEYPOT
+    if signing_over_limit():
+        return HoldReason.RATE_LIMITED
+    return None
 
 
 def _submit(form: SignForm, sector: Sector) -> None:
@@ -96,6 +112,7 @@ def _submit(form: SignForm, sector: Sector) -> None:
             wording_version=content.pledge()["version"],
         ),
         max_emails=current_app.config["MAIL_MAX_PER_SIGNATURE"],
+        hold_reason=_hold_reason(form),
     )
 
 
@@ -121,6 +138,7 @@ def union(org_slug: str):
                 sector=sector,
                 counts=get_counts(db.session),
                 preset_org=org.slug,
+                paused=signing_paused(db.session),
             )
         )
     )

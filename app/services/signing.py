@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import OutboxMessage, Signature, SignatureStatus, utcnow
+from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import tokens
 from app.services.counts import adjust_count
 from app.services.keys import Keys
@@ -46,16 +46,35 @@ class SignOutcome(enum.Enum):
     CONFIRMATION_RESENT = "confirmation_resent"
     ALREADY_SIGNED_NOTIFIED = "already_signed_notified"
     EMAIL_LIMIT_REACHED = "email_limit_reached"
+    HELD = "held"
+    IGNORED = "ignored"
 
 
-def sign_pledge(session: Session, keys: Keys, signup: SignUp, max_emails: int) -> SignOutcome:
-    """Record a pending signature and queue its confirmation email, in one transaction.
+class HoldReason(enum.StrEnum):
+    """Why a sign-up was held for review instead of being emailed."""
 
-    A second submission for the same mailbox changes nothing but queues one reminder
-    (its confirmation again, or "you have already signed"), up to max_emails in all.
-    Concurrent submissions of one mailbox meet at the unique email_key constraint.
+    RATE_LIMITED = "rate_limited"
+    BLOCKED_DOMAIN = "blocked_domain"
+    HONEYPOT = "honeypot"
+
+
+def sign_pledge(
+    session: Session, keys: Keys, signup: SignUp, max_emails: int, hold_reason: HoldReason | None = None
+) -> SignOutcome:
+    """Record a signature and queue its confirmation email, in one transaction.
+
+    With a hold_reason (or an address at a blocked domain) the signature is stored as HELD:
+    no email, not counted, waiting for an organiser's review. A second submission for the
+    same mailbox changes nothing but queues one reminder (its confirmation again, or "you
+    have already signed"), up to max_emails in all; an unsuspicious one releases a held
+    signature into the normal confirmation flow. Concurrent submissions of one mailbox meet
+    at the unique email_key constraint.
     """
-    email_key = keys.cipher.blind_index(canonical_email(signup.email))
+    canonical = canonical_email(signup.email)
+    if hold_reason is None and is_blocked_domain(session, canonical.rpartition("@")[2]):
+        hold_reason = HoldReason.BLOCKED_DOMAIN
+    held = hold_reason is not None
+    email_key = keys.cipher.blind_index(canonical)
     try:
         signature = Signature(
             email_key=email_key,
@@ -69,14 +88,17 @@ def sign_pledge(session: Session, keys: Keys, signup: SignUp, max_emails: int) -
             consent_share_union=signup.consent_share_union and signup.organisation_id is not None,
             wording_version=signup.wording_version,
             token_nonce=secrets.token_bytes(16),
-            emails_queued=1,
+            status=SignatureStatus.HELD if held else SignatureStatus.PENDING,
+            held_reason=hold_reason,
+            emails_queued=0 if held else 1,
         )
         session.add(signature)
         session.flush()
-        session.add(OutboxMessage(signature_id=signature.id, kind=CONFIRM_EMAIL))
+        if not held:
+            session.add(OutboxMessage(signature_id=signature.id, kind=CONFIRM_EMAIL))
         session.commit()
-        log.info("signature created id=%s sector=%s", signature.id, signup.sector_id)
-        return SignOutcome.CREATED
+        log.info("signature created id=%s sector=%s held=%s", signature.id, signup.sector_id, hold_reason)
+        return SignOutcome.HELD if held else SignOutcome.CREATED
     except IntegrityError as error:
         session.rollback()
         duplicate = error
@@ -85,14 +107,33 @@ def sign_pledge(session: Session, keys: Keys, signup: SignUp, max_emails: int) -
     ).one_or_none()
     if existing is None:  # not a duplicate after all: some other constraint failed
         raise duplicate
+    if held or existing.status == SignatureStatus.INVALID:
+        log.info("signature id=%s resubmitted; ignored (%s)", existing.id, hold_reason or "invalid")
+        return SignOutcome.IGNORED
     return _remind_existing(session, existing, max_emails)
 
 
+def is_blocked_domain(session: Session, domain: str) -> bool:
+    """True if the domain, or a domain it is part of, is on the block list."""
+    parts = domain.split(".")
+    candidates = [".".join(parts[i:]) for i in range(len(parts) - 1)]
+    return session.execute(
+        select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
+    ).first() is not None
+
+
 def _remind_existing(session: Session, existing, max_emails: int) -> SignOutcome:
+    values = {"emails_queued": Signature.emails_queued + 1}
+    if existing.status == SignatureStatus.HELD:  # a clean submission takes it out of review
+        values |= {"status": SignatureStatus.PENDING, "held_reason": None}
     claimed = session.execute(
         update(Signature)
-        .where(Signature.id == existing.id, Signature.emails_queued < max_emails)
-        .values(emails_queued=Signature.emails_queued + 1)
+        .where(
+            Signature.id == existing.id,
+            Signature.status == existing.status,
+            Signature.emails_queued < max_emails,
+        )
+        .values(**values)
     ).rowcount
     if not claimed:
         session.rollback()
@@ -143,6 +184,7 @@ def confirm_signature(
 def withdraw_signature(session: Session, keys: Keys, token: str) -> None:
     """Erase the signature (the row and its queued mail) and uncount it; raises BadToken."""
     signature = signature_for_token(session, keys, tokens.MANAGE, token)
+    session.refresh(signature, with_for_update=True)  # a confirmation racing us must not be lost
     if signature.status == SignatureStatus.CONFIRMED:
         adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
     session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
