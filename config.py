@@ -99,6 +99,15 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
+    # Organiser accounts
+    ORGANISER_IDLE_MINUTES = _env_int("ORGANISER_IDLE_MINUTES", 30)
+    ORGANISER_LOCKOUT_FAILURES = 5
+    ORGANISER_LOCKOUT_MINUTES = 15
+    PASSWORD_LINK_MAX_AGE_HOURS = 24
+    PASSWORD_MIN_LENGTH = 12
+    # Retention: the campaign's end (YYYY-MM-DD); after it `flask retention run` anonymises.
+    CAMPAIGN_END_DATE = os.environ.get("CAMPAIGN_END_DATE") or None
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"

@@ -51,19 +51,24 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, limiter, migrate
+    from app.extensions import csrf, db, limiter, login_manager, migrate
     from app.services.keys import Keys
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
     app.extensions["care_keys"] = Keys.from_config(app.config)
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.organiser import bp as organiser_bp
     from app.pledge import bp as pledge_bp
+    from app.widget import bp as widget_bp
 
     app.register_blueprint(pledge_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(widget_bp)
+    app.register_blueprint(organiser_bp)

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,16 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         return error_response(503)
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(error: DataError):
+        # A value the database refuses (PostgreSQL: a NUL byte in text) came with the request;
+        # the database is up, so this is a bad request, not a 503 outage.
+        log.warning("database refused a value: %s", type(error.orig).__name__ if error.orig else "DataError")
+        from app.extensions import db
+
+        db.session.rollback()
+        return error_response(400)
 
     @app.errorhandler(InternalServerError)
     def handle_500(error: InternalServerError):

@@ -1,6 +1,7 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -23,6 +24,13 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "organiser.login"
+login_manager.login_message = "Sign in to see that page."
+# Flask-Login's own protection hashes the client's IP into every visitor's session and sets
+# cookies on public pages; we rely instead on the nonce in the session id, idle expiry and
+# HttpOnly, SameSite=Lax, Secure cookies, and never use "remember me".
+login_manager.session_protection = None
 
 
 def client_key() -> str:

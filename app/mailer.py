@@ -17,6 +17,7 @@ from app.content_loader import pledge
 from app.models import OutboxMessage, utcnow
 from app.services import outbox, tokens
 from app.services.keys import Keys
+from app.services.organisers import PASSWORD_RESET_EMAIL, password_link_token
 from app.services.signing import ALREADY_SIGNED_EMAIL, CONFIRM_EMAIL
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     CONFIRM_EMAIL: "Confirm your signature on the Care Don't Share pledge",
     ALREADY_SIGNED_EMAIL: "You have already signed the Care Don't Share pledge",
+    PASSWORD_RESET_EMAIL: "Set a new password for your Care Don't Share organiser account",
 }
 
 
@@ -79,7 +81,9 @@ def transport_from_config(config):
 
 
 def build_message(message: OutboxMessage, keys: Keys) -> EmailMessage:
-    """Render one queued message for its signature (needs an app context for templates)."""
+    """Render one queued message for its recipient (needs an app context for templates)."""
+    if message.organiser is not None:
+        return _organiser_message(message, keys)
     signature = message.signature
     site = current_app.config["SITE_URL"]
     manage_token = tokens.make_token(keys.token_key, tokens.MANAGE, signature.id, signature.token_nonce)
@@ -109,6 +113,24 @@ def build_message(message: OutboxMessage, keys: Keys) -> EmailMessage:
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(render_template(f"emails/{message.kind}.txt", **context))
     email.add_alternative(render_template(f"emails/{message.kind}.html", **context), subtype="html")
+    return email
+
+
+def _organiser_message(message: OutboxMessage, keys: Keys) -> EmailMessage:
+    organiser = message.organiser
+    url = f"{current_app.config['SITE_URL']}/organiser/password/{password_link_token(keys, organiser)}"
+    email = EmailMessage()
+    email["Subject"] = SUBJECTS[message.kind]
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    email["To"] = organiser.email
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = make_msgid(domain="care-dont-share")
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(
+        render_template(
+            "emails/organiser_password_reset.txt", url=url, hours=current_app.config["PASSWORD_LINK_MAX_AGE_HOURS"]
+        )
+    )
     return email
 
 

@@ -104,8 +104,11 @@ class Signature(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    email_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    name_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # Keyed hash of the email's domain, so moderators can find sign-ups by domain.
+    email_domain_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    # Both NULL once anonymised (after the campaign ends); the counts stay.
+    email_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     postcode_outward: Mapped[str | None] = mapped_column(String(4))
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
@@ -131,6 +134,7 @@ class Signature(db.Model):
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     consents_updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(Tz)
+    anonymised_at: Mapped[datetime | None] = mapped_column(Tz)
 
     sector: Mapped[Sector] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
@@ -140,15 +144,23 @@ class Signature(db.Model):
         CheckConstraint("(status = 'held') = (held_reason IS NOT NULL)", name="held_has_reason"),
         CheckConstraint("(status = 'invalid') = (invalid_reason IS NOT NULL)", name="invalid_has_reason"),
         CheckConstraint("NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"),
+        CheckConstraint(
+            "(anonymised_at IS NULL) = (email_encrypted IS NOT NULL AND name_encrypted IS NOT NULL)",
+            name="personal_data_until_anonymised",
+        ),
         Index("ix_signature_status_created_at", "status", "created_at"),
     )
 
 
 class OutboxMessage(db.Model):
-    """An email waiting to be sent. It holds no personal data: the worker renders it at send time."""
+    """An email waiting to be sent, to a signer or an organiser.
+
+    It holds no personal data: the worker renders it from the row it points to at send time.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    signature_id: Mapped[int] = mapped_column(ForeignKey("signature.id", ondelete="CASCADE"))
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id", ondelete="CASCADE"))
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
@@ -157,9 +169,11 @@ class OutboxMessage(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(Tz)
     last_error: Mapped[str | None] = mapped_column(String(200))
 
-    signature: Mapped[Signature] = relationship()
+    signature: Mapped[Signature | None] = relationship()
+    organiser: Mapped[Organiser | None] = relationship()
 
     __table_args__ = (
+        CheckConstraint("(signature_id IS NULL) <> (organiser_id IS NULL)", name="one_recipient"),
         Index("ix_outbox_message_due", "sent_at", "failed_at", "next_attempt_at"),
         Index("ix_outbox_message_signature_id", "signature_id"),
     )
@@ -211,6 +225,25 @@ class Organiser(db.Model):
     disabled_at: Mapped[datetime | None] = mapped_column(Tz)
 
     organisation: Mapped[Organisation | None] = relationship()
+
+    # Flask-Login's user interface. The session holds "id:nonce", so rotating the nonce
+    # (new password, disabled account) ends every session at once.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None and self.password_hash is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == OrganiserRole.ADMIN
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
 
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lower"),

@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -77,8 +78,20 @@ def _empty_tables() -> None:
                 conn.execute(table.delete())
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (g, database session), as in a real server;
+    the test's own session is expired afterwards so it sees what the request committed."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
@@ -151,9 +164,9 @@ def mailbox(app):
 
 
 def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
+    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
+    assert tag, "no CSRF token in the page"
+    return re.search(r'value="([^"]+)"', tag.group(0)).group(1)
 
 
 @pytest.fixture

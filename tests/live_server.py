@@ -59,9 +59,9 @@ def gunicorn_server(app, workers: int = 2, threads: int = 4, extra_env: dict | N
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start")

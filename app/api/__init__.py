@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import views  # noqa: E402,F401
+from app.api import openapi, views  # noqa: E402,F401

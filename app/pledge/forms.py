@@ -6,6 +6,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.services.normalise import InvalidInput, clean_text, normalise_email, normalise_postcode
@@ -72,12 +73,12 @@ class SignForm(FlaskForm):
     website = StringField("Leave this field empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def set_organisations(self, organisations) -> None:
-        self.organisation.choices = [("", "Not in a union, or prefer not to say")] + [
-            (o.slug, o.name) for o in organisations
+        self.organisation.choices = [SelectChoice("", "Not in a union, or prefer not to say")] + [
+            SelectChoice(o.slug, o.name) for o in organisations
         ]
 
     def validate_organisation(self, field) -> None:
-        if field.data and field.data not in {value for value, _ in field.choices}:
+        if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Choose your union from the list.")
 
     def validate_consent_share_union(self, field) -> None:

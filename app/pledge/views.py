@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from app.services.signing import (
     HoldReason,
     SignUp,
     confirm_signature,
+    personal_data,
     sign_pledge,
     signature_for_token,
     update_consents,
@@ -96,7 +99,8 @@ def _hold_reason(form: SignForm) -> HoldReason | None:
 def _submit(form: SignForm, sector: Sector) -> None:
     org = form.organisation.data or None
     org_id = _organisation_or_404(org).id if org else None
-    outward = normalise_postcode(form.postcode.data)[1] if form.postcode.data else None
+    postcode = (form.postcode.data or "").strip()  # whitespace alone means "no postcode", as in the form
+    outward = normalise_postcode(postcode)[1] if postcode else None
     sign_pledge(
         db.session,
         keys(),
@@ -219,6 +223,18 @@ def manage(token: str):
             )
         )
     )
+
+
+@bp.get("/manage/<token>/data.json")
+def manage_download(token: str):
+    try:
+        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    except tokens.BadToken as error:
+        return no_store(_bad_link(error))
+    response = make_response(json.dumps(personal_data(keys(), signature), indent=2, ensure_ascii=False))
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = 'attachment; filename="my-care-dont-share-data.json"'
+    return no_store(response)
 
 
 @bp.post("/manage/<token>/consents")

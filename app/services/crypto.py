@@ -25,6 +25,10 @@ class PersonalDataCipher:
         """Raises cryptography.fernet.InvalidToken if no configured key opens it."""
         return self._fernet.decrypt(bytes(token)).decode()
 
+    def domain_index(self, domain: str) -> bytes:
+        """Keyed hash of an email domain, for finding sign-ups by domain without storing it."""
+        return self.blind_index(f"domain:{domain.casefold()}")
+
     def blind_index(self, canonical_email: str) -> bytes:
         """A 32-byte HMAC-SHA256 of the canonical email: equal inputs match, the dump reveals nothing."""
         return hmac.new(self._index_key, canonical_email.encode(), hashlib.sha256).digest()

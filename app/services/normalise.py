@@ -15,6 +15,7 @@ RULES_FILE = Path(__file__).resolve().parent.parent / "content" / "email_domains
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 # Full UK postcode (plus the GIR 0AA oddity); outward code is the part before the space.
 POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
+INVALID_EMAIL = "Enter an email address in the correct format, like name@example.com."
 
 
 class InvalidInput(ValueError):
@@ -56,16 +57,10 @@ def clean_text(value: str, *, max_length: int) -> str:
 def normalise_email(address: str) -> str:
     """The address to write to: syntax-checked and domain-normalised by email-validator.
 
-    Raises InvalidInput with a message for the signer.
+    Raises InvalidInput with a message for the signer, also for an address that has no
+    canonical form (see canonical_email), so whatever this accepts can be deduplicated.
     """
-    address = address.strip()
-    if CONTROL_CHARS.search(address):
-        raise InvalidInput("Remove the hidden or control characters from your email address.")
-    try:
-        result = validate_email(address, check_deliverability=False)
-    except EmailNotValidError:
-        raise InvalidInput("Enter an email address in the correct format, like name@example.com.") from None
-    return result.normalized
+    return _normalised_and_canonical(address)[0]
 
 
 def canonical_email(address: str) -> str:
@@ -73,10 +68,15 @@ def canonical_email(address: str) -> str:
 
     Lower-cases (after Unicode normalisation), maps provider aliases to one domain and,
     where the provider's rule says so, removes dots and +tags from the local part.
+    Raises InvalidInput. The result is itself a valid address with the same canonical form.
     """
-    normalised = normalise_email(address)
+    return _normalised_and_canonical(address)[1]
+
+
+def _normalised_and_canonical(address: str) -> tuple[str, str]:
+    normalised = _validated(address.strip())
     local, _, domain = normalised.rpartition("@")
-    local = unicodedata.normalize("NFKC", local).casefold()
+    local = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", local).casefold())
     domain = domain.casefold()
     rule = domain_rules().get(domain)
     if rule is not None:
@@ -85,7 +85,29 @@ def canonical_email(address: str) -> str:
             local = local.split("+", 1)[0]
         if rule.drop_dots:
             local = local.replace(".", "")
-    return f"{local}@{domain}"
+    canonical = f"{local}@{domain}"
+    # Folding can leave something that is no address ("+x@gmail.com" -> "@gmail.com";
+    # NFKC turns U+00B8 into a space): such a key would be shared by unrelated inputs.
+    if not local or not _is_normalised_address(canonical):
+        raise InvalidInput(INVALID_EMAIL)
+    return normalised, canonical
+
+
+def _validated(address: str) -> str:
+    """email-validator's normalised form of the address; raises InvalidInput."""
+    if CONTROL_CHARS.search(address):
+        raise InvalidInput("Remove the hidden or control characters from your email address.")
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise InvalidInput(INVALID_EMAIL) from None
+
+
+def _is_normalised_address(value: str) -> bool:
+    try:
+        return _validated(value) == value
+    except InvalidInput:
+        return False
 
 
 def normalise_postcode(value: str) -> tuple[str, str]:

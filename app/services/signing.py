@@ -78,6 +78,7 @@ def sign_pledge(
     try:
         signature = Signature(
             email_key=email_key,
+            email_domain_key=keys.cipher.domain_index(canonical.rpartition("@")[2]),
             email_encrypted=keys.cipher.encrypt(normalise_email(signup.email)),
             name_encrypted=keys.cipher.encrypt(signup.name),
             sector_id=signup.sector_id,
@@ -202,3 +203,29 @@ def update_consents(session: Session, keys: Keys, token: str, *, updates: bool, 
     session.commit()
     log.info("consents updated id=%s", signature.id)
     return signature
+
+
+def personal_data(keys: Keys, signature: Signature) -> dict:
+    """Everything we hold about a signer, for them to download (their right of access)."""
+
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    return {
+        "name": keys.cipher.decrypt(signature.name_encrypted) if signature.name_encrypted else None,
+        "email": keys.cipher.decrypt(signature.email_encrypted) if signature.email_encrypted else None,
+        "sector": signature.sector.slug,
+        "union": signature.organisation.slug if signature.organisation else None,
+        "postcode_area": signature.postcode_outward,
+        "source": signature.source,
+        "status": signature.status.value,
+        "consents": {
+            "campaign_updates": signature.consent_updates,
+            "share_with_union": signature.consent_share_union,
+            "last_changed": when(signature.consents_updated_at),
+        },
+        "pledge_and_consent_wording_version": signature.wording_version,
+        "signed_at": when(signature.created_at),
+        "confirmed_at": when(signature.confirmed_at),
+        "also_held": "A keyed hash of your email address, used only to stop duplicate signatures.",
+    }

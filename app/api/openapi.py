@@ -1,0 +1,45 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the public API (app/api/openapi.yaml)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+import yaml
+from flask import make_response, request
+
+from app.api import bp
+
+DOCUMENT = Path(__file__).with_name("openapi.yaml")
+MAX_AGE_SECONDS = 3600
+
+
+@cache
+def _document() -> tuple[bytes, str]:
+    """The document as JSON, and its ETag; read once per process (it changes only with a deploy)."""
+    body = json.dumps(yaml.safe_load(DOCUMENT.read_text(encoding="utf-8")), ensure_ascii=False).encode()
+    return body, hashlib.sha256(body).hexdigest()[:32]
+
+
+@bp.route("/api/v1/openapi.json", methods=["GET", "OPTIONS"])
+def openapi_document():
+    if request.method == "OPTIONS":
+        return _cors(make_response("", 204))
+    body, etag = _document()
+    response = make_response(body)
+    response.mimetype = "application/json"
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
+    return _cors(response.make_conditional(request))
+
+
+def _cors(response):
+    """Open to any origin, like /api/v1/counts: API tools and partners' pages may fetch it."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+    response.headers["Access-Control-Expose-Headers"] = "ETag"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response

@@ -1,0 +1,295 @@
+"""The embeddable count's rules, free of Flask: what a card counts, its options, words, colours and size."""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from app.services.counts import Counts
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
+SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the sign-up form's rule for ?source=
+ACCENT_PATTERN = re.compile(r"^#?([0-9A-Fa-f]{6})$")
+THEMES = ("light", "dark")
+DEFAULT_ACCENT = "5a2a82"  # the site's purple
+DEFAULT_LANGUAGE = "en"
+OPTION_NAMES = ("theme", "accent", "size", "lang", "source")
+
+# CLDR plural category of a count, per language; a language in widget_text.yaml needs one.
+PLURAL_RULES: dict[str, Callable[[int], str]] = {
+    "en": lambda n: "one" if n == 1 else "other",
+}
+
+
+class InvalidEmbed(ValueError):
+    """A bad option or parameter; the message says what to change (shown with a 400)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Size:
+    """One of the card's sizes; widths and heights are CSS pixels (the card's CSS uses ems)."""
+
+    name: str
+    font_px: int
+    width: int
+    chars_per_line: int  # roughly how many characters of the label fit on one line
+
+
+SIZES = {
+    "small": Size("small", 14, 280, 34),
+    "medium": Size("medium", 16, 320, 36),
+    "large": Size("large", 19, 380, 36),
+}
+DEFAULT_SIZE = "medium"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a card counts: everyone, one sector, one union, or a union's members in one sector."""
+
+    sector: str | None = None
+    org: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The part of /widget/... and /badge/....svg that names the target."""
+        if self.org and self.sector:
+            return f"union/{self.org}/{self.sector}"
+        if self.org:
+            return f"union/{self.org}"
+        if self.sector:
+            return f"sector/{self.sector}"
+        return "all"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a card looks and where its sign-ups are credited. None means the default."""
+
+    theme: str = "light"
+    accent: str | None = None  # six lower-case hex digits, no '#'
+    size: str = DEFAULT_SIZE
+    lang: str = DEFAULT_LANGUAGE
+    source: str | None = None
+
+    def query(self, names: Collection[str] = OPTION_NAMES) -> dict[str, str]:
+        """The options that differ from the defaults, for a URL's query string."""
+        defaults = Options()
+        return {
+            name: value
+            for name in names
+            if (value := getattr(self, name)) is not None and value != getattr(defaults, name)
+        }
+
+    @property
+    def accent_colour(self) -> str:
+        return f"#{self.accent or DEFAULT_ACCENT}"
+
+    @property
+    def text_on_accent(self) -> str:
+        return text_colour_on(self.accent or DEFAULT_ACCENT)
+
+
+def single_values(args: Mapping[str, list[str]], allowed: Collection[str]) -> dict[str, str]:
+    """One value per query parameter, only from allowed; raises InvalidEmbed naming the problem."""
+    values = {}
+    for name, given in args.items():
+        if name not in allowed:
+            raise InvalidEmbed(f"Unknown parameter {name!r}; use only {', '.join(allowed)}.")
+        if len(given) != 1:
+            raise InvalidEmbed(f"Give {name} once.", name)
+        values[name] = given[0]
+    return values
+
+
+def parse_options(values: Mapping[str, str], languages: Collection[str]) -> Options:
+    """Options from query values (already one per name); raises InvalidEmbed for a bad value."""
+    theme = values.get("theme") or "light"
+    if theme not in THEMES:
+        raise InvalidEmbed(f"theme must be one of {', '.join(THEMES)}.", "theme")
+    size = values.get("size") or DEFAULT_SIZE
+    if size not in SIZES:
+        raise InvalidEmbed(f"size must be one of {', '.join(SIZES)}.", "size")
+    lang = values.get("lang") or DEFAULT_LANGUAGE
+    if lang not in languages:
+        raise InvalidEmbed(f"lang must be one of {', '.join(sorted(languages))}.", "lang")
+    accent = None
+    if values.get("accent"):
+        match = ACCENT_PATTERN.match(values["accent"])
+        if not match:
+            raise InvalidEmbed("accent must be a colour as six hex digits, like 5a2a82.", "accent")
+        accent = match.group(1).lower()
+        accent = None if accent == DEFAULT_ACCENT else accent
+    source = values.get("source") or None
+    if source is not None and not SOURCE_PATTERN.match(source):
+        raise InvalidEmbed("source must be 1 to 64 letters, digits, dots, dashes or underscores.", "source")
+    return Options(theme=theme, accent=accent, size=size, lang=lang, source=source)
+
+
+def parse_slug(name: str, value: str | None) -> str | None:
+    """A sector or union slug from a query value ('' means none); raises InvalidEmbed if malformed."""
+    if not value:
+        return None
+    if not SLUG_PATTERN.match(value):
+        raise InvalidEmbed(f"{name} must be a slug like 'education' or 'neu'.", name)
+    return value
+
+
+def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[dict]) -> dict:
+    """One language's words for the card, with every sector's and union's phrase filled in.
+
+    sectors and organisations are the content files' lists; a sector the catalogue lacks
+    falls back to its English count label (tests check every sector is translated).
+    """
+    sector_words = catalogue.get("sectors", {})
+    org_words = catalogue.get("orgs", {})
+    return {
+        **{key: catalogue[key] for key in ("locale", "thousands_separator", "campaign", "sign", "signed")},
+        **{key: catalogue[key] for key in ("count_sentence", "goal", "goal_label", "embed_title", "total", "in_area")},
+        "sectors": {
+            s["slug"]: sector_words.get(s["slug"])
+            or {"one": s["count_label"], "other": s["count_label"], "area": s["name"].lower()}
+            for s in sectors
+        },
+        "orgs": {
+            o["slug"]: {
+                **(
+                    org_words.get(o["slug"])
+                    or {form: fill(words, org=o["short_name"]) for form, words in catalogue["org_members"].items()}
+                ),
+                "sector": o.get("sector"),
+            }
+            for o in organisations
+        },
+    }
+
+
+SCRIPT_TEXT_KEYS = ("locale", "campaign", "sign", "signed", "goal", "goal_label", "total", "in_area", "sectors", "orgs")
+
+
+def script_text(text: Mapping) -> dict:
+    """The part of a language's words that widget.js needs (it formats numbers with Intl)."""
+    return {key: text[key] for key in SCRIPT_TEXT_KEYS}
+
+
+def fill(template: str, **values: str) -> str:
+    """Replace {name} placeholders; unknown ones are left as they are (as widget.js does)."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+def plural_category(lang: str, count: int) -> str:
+    return PLURAL_RULES[lang](count)
+
+
+def _form(forms: Mapping[str, str], category: str) -> str:
+    return forms.get(category) or forms["other"]
+
+
+def people(text: Mapping, target: Target, category: str) -> str:
+    """Who is counted, e.g. "NEU members in education", in the given plural form."""
+    if target.org:
+        phrase = _form(text["orgs"][target.org], category)
+        if target.sector:
+            phrase = fill(text["in_area"], people=phrase, area=text["sectors"][target.sector]["area"])
+        return phrase
+    if target.sector:
+        return _form(text["sectors"][target.sector], category)
+    return _form(text["total"], category)
+
+
+def card_numbers(counts: Counts, target: Target) -> tuple[int, int | None]:
+    """The count a card shows and its goal (sectors have goals; unions and mixes do not).
+
+    counts must come from get_counts narrowed to the target, so its total is the target's count.
+    """
+    if target.sector and not target.org:
+        sector = counts.sector(target.sector)
+        return counts.total, sector.goal if sector else None
+    return counts.total, None
+
+
+def format_number(text: Mapping, number: int) -> str:
+    return f"{number:,}".replace(",", text["thousands_separator"])
+
+
+@dataclass(frozen=True)
+class CardText:
+    """Everything a card says for one count."""
+
+    number: str
+    who: str  # "NEU members have signed the pledge"
+    who_forms: dict[str, str]  # who, per plural category, for the iframe's live updates
+    sentence: str  # "1,234 NEU members have signed the pledge"
+    title: str  # the same whatever the count: for iframe titles and badge descriptions
+    goal: str | None
+    percent: int | None
+
+
+def describe(text: Mapping, lang: str, target: Target, count: int, goal: int | None) -> CardText:
+    """The card's words for count (and the goal, if the target has one)."""
+    category = plural_category(lang, count)
+    who_forms = {form: fill(phrase, people=people(text, target, form)) for form, phrase in text["signed"].items()}
+    who = _form(who_forms, category)
+    number = format_number(text, count)
+    percent = min(100, math.floor(100 * count / goal)) if goal else None
+    return CardText(
+        number=number,
+        who=who,
+        who_forms=who_forms,
+        sentence=fill(text["count_sentence"], number=number, who=who),
+        title=fill(text["embed_title"], people=people(text, target, "other")),
+        goal=fill(text["goal"], percent=str(percent), goal=format_number(text, goal)) if goal else None,
+        percent=percent,
+    )
+
+
+def sign_path(text: Mapping, target: Target, source: str | None) -> str:
+    """Where the card's button goes: the sector's form, crediting the union and the source.
+
+    A union without a sector goes to its own sector's form (as its landing page does); a card
+    for everyone goes to the home page's list of sectors.
+    """
+    if not (target.sector or target.org):
+        return "/#sign"
+    sector = target.sector or text["orgs"][target.org]["sector"] or "public"
+    query = {name: value for name, value in (("org", target.org), ("source", source)) if value}
+    return f"/sign/{sector}?{urlencode(query)}" if query else f"/sign/{sector}"
+
+
+def _luminance(hex6: str) -> float:
+    """WCAG relative luminance of an sRGB colour given as six hex digits."""
+    channels = []
+    for i in (0, 2, 4):
+        c = int(hex6[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def text_colour_on(hex6: str) -> str:
+    """Near-black or white, whichever contrasts more with the background colour.
+
+    0.179 is the luminance at which both contrast ratios are equal; widget.js uses the same.
+    """
+    return "#111111" if _luminance(hex6) > 0.179 else "#ffffff"
+
+
+def label_lines(who: str, size: Size) -> list[str]:
+    return textwrap.wrap(who, size.chars_per_line) or [""]
+
+
+def frame_height(size: Size, lines: int, has_goal: bool) -> int:
+    """The iframe's height in CSS px for the card's CSS (static/css/widget.css), in ems.
+
+    padding 1 + eyebrow 1.01 + number 2.57 + label 1.35 a line + button 3.15 + padding 1.1,
+    plus 2.65 for the goal bar and its line, plus 5px of borders and a little slack.
+    """
+    ems = 8.83 + 1.35 * lines + (2.65 if has_goal else 0)
+    return math.ceil(ems * size.font_px) + 5 + 6

@@ -1,0 +1,113 @@
+"""The embed codes the builder shows and /oembed returns, for one target, set of options and count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from markupsafe import escape
+
+from app.services.embed import (
+    DEFAULT_LANGUAGE,
+    SIZES,
+    CardText,
+    Options,
+    Target,
+    frame_height,
+    label_lines,
+    sign_path,
+)
+from app.widget.badge import layout
+
+# Where sign-ups came from when the partner gave no source of their own.
+DEFAULT_SOURCES = {"script": "widget", "iframe": "widget-iframe", "badge": "badge", "oembed": "oembed"}
+BADGE_OPTIONS = ("theme", "accent", "size", "lang")
+
+
+def _attributes(pairs: list[tuple[str, str | None]]) -> str:
+    """HTML attributes, escaped; a None value is a bare boolean attribute."""
+    return "".join(f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in pairs)
+
+
+def _with_query(url: str, query: Mapping[str, str]) -> str:
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+@dataclass(frozen=True)
+class Embed:
+    """One card as every kind of embed; site is the absolute base URL (SITE_URL)."""
+
+    site: str
+    target: Target
+    options: Options
+    text: Mapping
+    card: CardText
+
+    def frame_url(self, default_source: str | None = None) -> str:
+        query = self.options.query()
+        if default_source and "source" not in query:
+            query["source"] = default_source
+        return _with_query(f"{self.site}/widget/{self.target.path}", query)
+
+    def badge_url(self) -> str:
+        return _with_query(f"{self.site}/badge/{self.target.path}.svg", self.options.query(BADGE_OPTIONS))
+
+    def sign_url(self, kind: str) -> str:
+        return self.site + sign_path(self.text, self.target, self.options.source or DEFAULT_SOURCES[kind])
+
+    def frame_size(self) -> tuple[int, int]:
+        size = SIZES[self.options.size]
+        lines = len(label_lines(self.card.who, size))
+        return size.width, frame_height(size, lines, self.card.goal is not None)
+
+    def script_code(self) -> str:
+        lang = self.options.lang
+        src = _with_query(f"{self.site}/widget.js", {} if lang == DEFAULT_LANGUAGE else {"lang": lang})
+        pairs: list[tuple[str, str | None]] = [("src", src)]
+        if self.target.sector:
+            pairs.append(("data-sector", self.target.sector))
+        if self.target.org:
+            pairs.append(("data-org", self.target.org))
+        if not (self.target.sector or self.target.org):
+            pairs.append(("data-care-dont-share", None))
+        for name, value in self.options.query(("theme", "accent", "size", "source")).items():
+            pairs.append((f"data-{name}", f"#{value}" if name == "accent" else value))
+        return f"<script async{_attributes(pairs)}></script>"
+
+    def iframe_code(self, width: int | None = None, height: int | None = None, source: str | None = None) -> str:
+        natural_width, natural_height = self.frame_size()
+        pairs: list[tuple[str, str | None]] = [
+            ("src", self.frame_url(source)),
+            ("width", str(width or natural_width)),
+            ("height", str(height or natural_height)),
+            ("title", self.card.title),
+            ("frameborder", "0"),
+            ("scrolling", "no"),
+            ("loading", "lazy"),
+            ("style", "border:0;max-width:100%"),
+        ]
+        return f"<iframe{_attributes(pairs)}></iframe>"
+
+    def badge_code(self) -> str:
+        badge = layout(self.card, self.options, self.text["sign"])
+        link = _attributes([("href", self.sign_url("badge"))])
+        image = _attributes(
+            [
+                ("src", self.badge_url()),
+                ("width", str(badge.width)),
+                ("height", str(badge.height)),
+                ("alt", self.card.title),
+                ("border", "0"),
+            ]
+        )
+        # The text link is for email programs that do not show SVG images (Gmail and Outlook among them).
+        return f"<a{link}><img{image}></a><br>\n<a{link}>{escape(self.text['sign'])}</a>"
+
+    def codes(self) -> dict[str, str]:
+        return {
+            "script": self.script_code(),
+            "iframe": self.iframe_code(),
+            "badge": self.badge_code(),
+            "wordpress": self.frame_url(),
+        }
