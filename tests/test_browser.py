@@ -52,6 +52,8 @@ def test_sign_confirm_and_watch_the_count_rise_in_another_tab(browser, live, mai
 
     context = browser.new_context()
     watcher = context.new_page()
+    requested = []
+    watcher.on("request", lambda request: requested.append(request.url))
     watcher.goto(f"{live}/")
     total = watcher.locator('[data-count="total"]')
     before = int(total.inner_text().replace(",", ""))
@@ -74,6 +76,7 @@ def test_sign_confirm_and_watch_the_count_rise_in_another_tab(browser, live, mai
 
     expect(total).to_have_text(f"{before + 1:,}", timeout=15_000)
     assert watcher.evaluate("window.notReloaded") is True
+    assert requested and all(url.startswith(live) for url in requested)  # no third-party requests
     context.close()
 
 
@@ -117,3 +120,48 @@ def test_pages_have_no_serious_accessibility_violations(browser, live, mailbox, 
     failures["/sign/education (errors)"] = serious_violations(page)
     context.close()
     assert {path: found for path, found in failures.items() if found} == {}
+
+
+def test_organiser_signs_in_views_dashboard_and_downloads_an_export(browser, live, app, keys, make_signup, tmp_path):
+    import pyotp
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Signature
+    from app.services import organisers, tokens
+    from app.services.signing import confirm_signature
+
+    make_signup(email="exported@example.com", name="Exported Person")
+    signature = db.session.execute(select(Signature)).scalar_one()
+    confirm_signature(
+        db.session, keys, tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce), 60
+    )
+    account = organisers.create_organiser(db.session, "staff@example.org", "admin")
+    password = "a long enough passphrase"
+    organisers.set_password(db.session, keys, organisers.password_link_token(keys, account), password,
+                            max_age_seconds=60, min_length=12)
+    secret = organisers.begin_totp_setup(db.session, keys, account)
+    account.totp_enabled = True
+    db.session.commit()
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live}/organiser/")
+    page.get_by_label("Email address").fill("staff@example.org")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(page.locator("svg.chart")).to_be_visible()
+    assert serious_violations(page) == []
+
+    page.get_by_role("link", name="Exports").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "export.csv"
+    download_info.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert "exported@example.com" in text and "Exported Person" in text
+    context.close()

@@ -260,3 +260,13 @@ def test_session_cookie_flags(client):
 def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and "Page not found" in response.text
+
+
+def test_pledge_page_weighs_under_50_kb_compressed(client):
+    import gzip
+
+    html = client.get("/").data
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html.decode())
+    assert assets  # the stylesheet and script are counted too
+    total = len(gzip.compress(html)) + sum(len(gzip.compress(client.get(a).data)) for a in assets)
+    assert total < 50_000

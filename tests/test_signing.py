@@ -134,3 +134,16 @@ def test_consents_change_and_share_needs_a_union(make_signup, keys, org_id):
         db.session, keys, token_for(keys, tokens.MANAGE, with_union), updates=False, share_union=True
     )
     assert (updated.consent_updates, updated.consent_share_union) == (False, True)
+
+
+def test_an_invalidated_signature_cannot_be_confirmed_again(make_signup, keys):
+    from app.services import audit, moderation
+
+    make_signup()
+    signature = only_signature()
+    token = token_for(keys, tokens.CONFIRM, signature)
+    confirm_signature(db.session, keys, token, DAY)
+    moderation.invalidate(db.session, audit.CLI, [signature.id], "spam")
+    with pytest.raises(tokens.BadToken):
+        confirm_signature(db.session, keys, token, DAY)
+    assert get_counts(db.session).total == 0

@@ -23,6 +23,7 @@ from app.services.signing import (
     HoldReason,
     SignUp,
     confirm_signature,
+    confirmable_signature,
     personal_data,
     sign_pledge,
     signature_for_token,
@@ -173,7 +174,7 @@ def confirm(token: str):
         if form.validate_on_submit():
             signature = confirm_signature(db.session, keys(), token, _confirm_max_age())
             return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
-        signature = signature_for_token(db.session, keys(), tokens.CONFIRM, token, _confirm_max_age())
+        signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
     except tokens.BadToken as error:
         return no_store(_bad_link(error))
     return no_store(

@@ -160,6 +160,14 @@ def signature_for_token(
     return signature
 
 
+def confirmable_signature(session: Session, keys: Keys, token: str, max_age_seconds: int) -> Signature:
+    """The signature a confirmation link is for, unless moderators have held or invalidated it."""
+    signature = signature_for_token(session, keys, tokens.CONFIRM, token, max_age_seconds)
+    if signature.status in (SignatureStatus.HELD, SignatureStatus.INVALID):
+        raise tokens.BadToken("not confirmable")
+    return signature
+
+
 def confirm_signature(
     session: Session, keys: Keys, token: str, max_age_seconds: int, now: datetime | None = None
 ) -> Signature:
@@ -167,7 +175,7 @@ def confirm_signature(
 
     Raises tokens.BadToken for a malformed, forged, revoked or expired link.
     """
-    signature = signature_for_token(session, keys, tokens.CONFIRM, token, max_age_seconds)
+    signature = confirmable_signature(session, keys, token, max_age_seconds)
     now = now or utcnow()
     changed = session.execute(
         update(Signature)
