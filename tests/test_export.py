@@ -339,6 +339,8 @@ def test_scope_of_an_account(unions, org_id):
     assert ExportScope.of(admin) == EVERYTHING
     assert exported_emails(scope=ExportScope.of(neu_organiser)) == ["neu-shared@example.com"]
     assert len(exported_emails(scope=ExportScope.of(admin))) == 4
+    with pytest.raises(ValueError, match="no union"):  # never widened to everything
+        ExportScope.of(Organiser(email="x@example.org", role=OrganiserRole.ORGANISER, organisation_id=None))
 
 
 # OSDI

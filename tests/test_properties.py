@@ -180,9 +180,15 @@ def first_org(pairs: list[tuple[str, str]]) -> str | None:
     return next((value for key, value in pairs if key == "org"), None)
 
 
-def not_found(*slugs: str | None) -> set[int]:
-    """An unknown sector or union is a 404; PostgreSQL refuses a NUL byte in a slug outright: 400."""
-    return {400, 404} if any("\x00" in slug for slug in slugs if slug) else {404}
+def not_found(slug: str, org: str | None = None) -> set[int]:
+    """An unknown sector or union is a 404. PostgreSQL refuses a NUL byte in a slug outright: 400.
+    A slug that makes "//" in the path is redirected (308) to the path with one slash."""
+    statuses = {404}
+    if "\x00" in slug + (org or ""):
+        statuses.add(400)
+    if "//" in f"/{slug}":
+        statuses.add(308)
+    return statuses
 
 
 def csrf_from(html: str) -> str:
@@ -319,7 +325,7 @@ domains = st.one_of(
         st.sampled_from(["com", "org", "uk", "co.uk", "nhs.uk", "de", "example"]),
     ),
     st.sampled_from(["bücher.example", "straße.de", "παράδειγμα.gr", "gmail.com", "outlook.com"]),
-)
+).filter(lambda domain: accepted(canonical_email, f"a@{domain}") is not None)  # e.g. not "ab--c.com"
 
 
 def case_changed(text: str, flips: list[bool]) -> str:

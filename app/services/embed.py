@@ -35,19 +35,20 @@ class InvalidEmbed(ValueError):
 
 @dataclass(frozen=True)
 class Size:
-    """One of the card's sizes; widths and heights are CSS pixels (the card's CSS uses ems)."""
+    """One of the card's sizes, in CSS pixels (the card's CSS works in ems of font_px)."""
 
     name: str
     font_px: int
-    width: int
-    chars_per_line: int  # roughly how many characters of the label fit on one line
+    width: int  # the card's max-width, 20em
 
 
 SIZES = {
-    "small": Size("small", 14, 280, 34),
-    "medium": Size("medium", 16, 320, 36),
-    "large": Size("large", 19, 380, 36),
+    "small": Size("small", 14, 280),
+    "medium": Size("medium", 16, 320),
+    "large": Size("large", 19, 380),
 }
+# The label has about 17.8em of line at every size: some 28 characters in a wide sans-serif.
+LABEL_CHARS_PER_LINE = 28
 DEFAULT_SIZE = "medium"
 
 
@@ -143,6 +144,21 @@ def parse_slug(name: str, value: str | None) -> str | None:
     return value
 
 
+TEXT_KEYS = (
+    "locale",
+    "thousands_separator",
+    "campaign",
+    "sign",
+    "signed",
+    "count_sentence",
+    "goal",
+    "goal_label",
+    "embed_title",
+    "total",
+    "in_area",
+)
+
+
 def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[dict]) -> dict:
     """One language's words for the card, with every sector's and union's phrase filled in.
 
@@ -152,8 +168,7 @@ def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[di
     sector_words = catalogue.get("sectors", {})
     org_words = catalogue.get("orgs", {})
     return {
-        **{key: catalogue[key] for key in ("locale", "thousands_separator", "campaign", "sign", "signed")},
-        **{key: catalogue[key] for key in ("count_sentence", "goal", "goal_label", "embed_title", "total", "in_area")},
+        **{key: catalogue[key] for key in TEXT_KEYS},
         "sectors": {
             s["slug"]: sector_words.get(s["slug"])
             or {"one": s["count_label"], "other": s["count_label"], "area": s["name"].lower()}
@@ -281,8 +296,9 @@ def text_colour_on(hex6: str) -> str:
     return "#111111" if _luminance(hex6) > 0.179 else "#ffffff"
 
 
-def label_lines(who: str, size: Size) -> list[str]:
-    return textwrap.wrap(who, size.chars_per_line) or [""]
+def label_lines(who: str) -> list[str]:
+    """The card's label as it will probably wrap (browsers' fonts differ; the iframe reports its real height)."""
+    return textwrap.wrap(who, LABEL_CHARS_PER_LINE) or [""]
 
 
 def frame_height(size: Size, lines: int, has_goal: bool) -> int:

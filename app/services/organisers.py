@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 import pyotp
 from sqlalchemy import select
@@ -19,8 +20,12 @@ log = logging.getLogger(__name__)
 
 PASSWORD_PURPOSE = "organiser-password"
 PASSWORD_RESET_EMAIL = "organiser_password_reset"
-# Compared against when the account does not exist, so both paths take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the account does not exist, so both paths take as long (made on first use)."""
+    return generate_password_hash("not-a-real-password")
 
 
 class AccountError(ValueError):
@@ -106,7 +111,7 @@ def authenticate(
     email = email.strip().lower()
     organiser = session.execute(select(Organiser).where(Organiser.email == email)).scalar()
     if organiser is None or organiser.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         audit.record(session, audit.ANONYMOUS, "login.failed", reason="unknown account")
         session.commit()
         raise LoginFailed

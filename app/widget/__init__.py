@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("widget", __name__)
 
-from app.widget import views  # noqa: E402,F401
+
+@bp.record_once
+def _install_response_cache(state) -> None:
+    from app.widget.response_cache import install
+
+    install(state.app)
+
+
+from app.widget import builder, oembed, views  # noqa: E402,F401

@@ -10,7 +10,7 @@ from app.services.embed import SIZES, CardText, Options
 
 VIEW_WIDTH = 320
 PAD = 18
-LABEL_CHARS = 34  # characters of 15-unit text that fit in 284 units
+LABEL_CHARS = 30  # characters of 15-unit text that fit in 284 units, in a wide sans-serif
 # Keep in step with the custom properties in static/css/widget.css.
 PALETTES = {
     "light": {"ink": "#1b1b1b", "muted": "#4a4a4a", "paper": "#ffffff", "line": "#b1b4b6", "track": "#e3e3e3"},

@@ -58,7 +58,7 @@ class Embed:
 
     def frame_size(self) -> tuple[int, int]:
         size = SIZES[self.options.size]
-        lines = len(label_lines(self.card.who, size))
+        lines = len(label_lines(self.card.who))
         return size.width, frame_height(size, lines, self.card.goal is not None)
 
     def script_code(self) -> str:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from datetime import datetime
 
-from flask import Response, current_app, jsonify, make_response, request
+from flask import Response, current_app, jsonify, make_response
 
 STALE_IF_ERROR_SECONDS = 86400
 # The iframe page: only our own script, stylesheet and counts API, and any site may frame it.
@@ -27,15 +27,15 @@ def count_cache_control() -> str:
     )
 
 
-def conditional(response: Response, cache_control: str, last_modified: datetime | None = None) -> Response:
-    """Add Cache-Control, an ETag of the body and Last-Modified; answer 304 if the client has it."""
+def cacheable(response: Response, cache_control: str, last_modified: datetime | None = None) -> Response:
+    """Add Cache-Control, an ETag of the body and Last-Modified (make_conditional then answers 304)."""
     response.headers["Cache-Control"] = cache_control
     response.add_etag()
     if last_modified:
         response.last_modified = last_modified
     # Any site may load these; a cross-origin-isolated host (COEP) needs to be told so.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response.make_conditional(request)
+    return response
 
 
 def frame_csp(inline_style: str | None) -> str:

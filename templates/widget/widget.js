@@ -1,7 +1,7 @@
 {#- The script embed, served at /widget.js (app/widget/views.py) with one language's words (T),
     the card's stylesheet (CSS, from static/css/widget.css) and the poll interval in seconds (P).
-    Jinja comments cost nothing on the wire; keep the code plain ES5-ish and small (<= 3 KB gzipped,
-    tests/test_widget_script.py measures it).
+    Jinja comments cost nothing on the wire; keep the code plain (ES2017, which every browser with shadow DOM runs) and small (<= 3 KB gzipped,
+    tests/test_widget.py measures it).
 
     Usage: <script async src=".../widget.js" data-sector="education" data-org="neu"></script> draws a
     card right after the script; any element with data-care-dont-share becomes a card too. Options:
@@ -14,59 +14,93 @@
     with the ETag (cache: "no-cache"), nothing while the tab is hidden. Requests carry no cookies and
     no referrer; nothing is stored. If the API is unreachable the card keeps its last number, or shows
     just the "Sign the pledge" link. -#}
-(function (w, d) {
+((w, d) => {
   "use strict";
-  var T = {{ text }}, CSS = {{ css }}, P = {{ poll_seconds }}, L = {{ lang }};
-  var me = d.currentScript;
-  if (!me || !w.fetch || !w.Intl || !Intl.PluralRules || !d.head.attachShadow) return;
-  var base = new URL(me.src).origin;
-  var hub = w.__careDontShare || (w.__careDontShare = { feeds: {} });
-  var num = new Intl.NumberFormat(T.locale), plural = new Intl.PluralRules(T.locale), sheet;
-  try {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-  } catch (e) {
-    sheet = null;
-  }
-
-  function fill(s, v) {
-    return s.replace(/\{(\w+)\}/g, function (m, k) { return k in v ? v[k] : m; });
-  }
-  function form(forms, c) { return forms[c] || forms.other; }
-  function add(tag, cls, parent) {
-    var e = d.createElement(tag);
+  const T = {{ text }}, CSS = {{ css }}, P = {{ poll_seconds }}, L = {{ lang }}, me = d.currentScript;
+  if (!me || !d.head.attachShadow || !w.Intl?.PluralRules) return;
+  const base = new URL(me.src).origin, hub = w.__careDontShare || (w.__careDontShare = { feeds: {} });
+  const num = new Intl.NumberFormat(T.locale), plural = new Intl.PluralRules(T.locale);
+  const sheet = d.adoptedStyleSheets && new CSSStyleSheet();
+  sheet && sheet.replaceSync(CSS);
+  const fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
+  const add = (tag, cls, parent, text) => {
+    const e = parent.appendChild(d.createElement(tag));
     e.className = cls;
-    parent.appendChild(e);
+    if (text) e.textContent = text;
     return e;
-  }
-  {#- WCAG relative luminance; the same 0.179 threshold as text_colour_on() in app/services/embed.py. #}
-  function dark(hex) {
-    var s = 0;
-    [0.2126, 0.7152, 0.0722].forEach(function (k, i) {
-      var c = parseInt(hex.substr(2 * i, 2), 16) / 255;
-      s += k * (c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
-    });
-    return s <= 0.179;
-  }
-
-  function get(f) {
+  };
+  {#- Is this colour dark enough for white text? WCAG luminance, as text_colour_on() in app/services/embed.py. #}
+  const dark = (hex) => [0.2126, 0.7152, 0.0722].reduce((s, k, i) => {
+    const c = parseInt(hex.substr(2 * i, 2), 16) / 255;
+    return s + k * (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+  }, 0) <= 0.179;
+  const get = (f) => {
     if (f.busy) return;
     f.busy = 1;
     fetch(f.url, { cache: "no-cache", credentials: "omit", referrerPolicy: "no-referrer" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data) return;
-        f.data = data;
-        f.cards.forEach(function (draw) { draw(data); });
-      })
-      .catch(function () {})
-      .then(function () { f.busy = 0; });
-  }
-  function tick() {
-    if (!d.hidden) for (var url in hub.feeds) get(hub.feeds[url]);
-  }
-  function subscribe(url, draw) {
-    var f = hub.feeds[url] || (hub.feeds[url] = { url: url, cards: [] });
+      .then((r) => r.ok && r.json())
+      .then((data) => data && f.cards.forEach((draw) => draw((f.data = data))))
+      .catch(() => {})
+      .finally(() => (f.busy = 0));
+  };
+  const tick = () => {
+    if (!d.hidden) for (const url in hub.feeds) get(hub.feeds[url]);
+  };
+
+  const card = (host, o) => {
+    const { sector, org } = o, accent = /^#?([0-9a-f]{6})$/i.exec(o.accent);
+    const known = (!sector || T.sectors.hasOwnProperty(sector)) && (!org || T.orgs.hasOwnProperty(org));
+    const to = known && (sector || (org && (T.orgs[org].sector || "public")));
+    const root = host.attachShadow({ mode: "open" });
+    if (sheet) root.adoptedStyleSheets = [sheet];
+    else add("style", "", root, CSS);
+    const size = /^(small|large)$/.test(o.size) ? o.size : "medium";
+    const c = add("div", `cds cds--${o.theme == "dark" ? "dark" : "light"} cds--${size}`, root);
+    c.lang = T.locale;
+    if (accent) c.style.cssText = `--accent:#${accent[1]};--on-accent:${dark(accent[1]) ? "#fff" : "#111"}`;
+    add("p", "cds-eyebrow", c, T.campaign);
+    const line = add("p", "cds-count", c), n = add("span", "cds-n", line);
+    line.append(" ");
+    const who = add("span", "cds-who", line);
+    line.hidden = true;
+    let bar, goal;
+    if (known && sector && !org) {
+      bar = add("progress", "cds-bar", c);
+      bar.setAttribute("aria-label", T.goal_label);
+      goal = add("p", "cds-goal", c);
+      bar.hidden = goal.hidden = true;
+    }
+    const a = add("a", "cds-sign", c, T.sign);
+    const source = /^[\w.-]{1,64}$/.test(o.source || "") ? o.source : "widget";
+    Object.assign(a, {
+      href: base + (to ? `/sign/${to}?${org ? `org=${org}&` : ""}source=${source}` : "/#sign"),
+      target: "_blank",
+      rel: "noopener",
+    });
+    if (!known) return;
+
+    const url = `${base}/api/v1/counts${sector && org ? `?sector=${sector}&org=${org}` : ""}`;
+    const f = hub.feeds[url] || (hub.feeds[url] = { url, cards: [] });
+    {#- One of sector or org: read it from the shared unnarrowed document; both or neither: the total. #}
+    const draw = (data) => {
+      let v = data.total, g;
+      if (!sector != !org) {
+        for (const x of sector ? data.sectors : data.organisations) if (x.slug == (sector || org)) (v = x.count), (g = x.goal);
+      }
+      const k = plural.select(v), forms = org ? T.orgs[org] : sector ? T.sectors[sector] : T.total;
+      let people = forms[k] || forms.other;
+      if (sector && org) people = fill(T.in_area, { people, area: T.sectors[sector].area });
+      n.textContent = num.format(v);
+      who.textContent = fill(T.signed[k] || T.signed.other, { people });
+      line.hidden = false;
+      if (g) {
+        const percent = Math.min(100, Math.floor((100 * v) / g));
+        bar.max = g;
+        bar.value = Math.min(v, g);
+        goal.textContent = fill(T.goal, { percent, goal: num.format(g) });
+        bar.hidden = goal.hidden = false;
+      }
+    };
     f.cards.push(draw);
     if (f.data) draw(f.data);
     else get(f);
@@ -74,89 +108,21 @@
       hub.timer = setInterval(tick, P * 1000);
       d.addEventListener("visibilitychange", tick);
     }
-  }
+  };
 
-  function card(host, o) {
-    var sector = o.sector, org = o.org, accent = /^#?([0-9a-f]{6})$/i.exec(o.accent || "");
-    var known = (!sector || T.sectors[sector]) && (!org || T.orgs[org]);
-    var size = /^(small|large)$/.test(o.size) ? o.size : "medium";
-    var source = /^[\w.-]{1,64}$/.test(o.source) ? o.source : "widget";
-    var root = host.attachShadow({ mode: "open" });
-    if (sheet) root.adoptedStyleSheets = [sheet];
-    else add("style", "", root).textContent = CSS;
-    var c = add("div", "cds cds--" + (o.theme == "dark" ? "dark" : "light") + " cds--" + size, root);
-    c.lang = T.locale;
-    if (accent) {
-      c.style.setProperty("--accent", "#" + accent[1]);
-      c.style.setProperty("--on-accent", dark(accent[1]) ? "#ffffff" : "#111111");
-    }
-    add("p", "cds-eyebrow", c).textContent = T.campaign;
-    var line = add("p", "cds-count", c), n = add("span", "cds-n", line);
-    line.appendChild(d.createTextNode(" "));
-    var who = add("span", "cds-who", line), bar, goal;
-    line.hidden = true;
-    if (known && sector && !org) {
-      bar = add("progress", "cds-bar", c);
-      bar.setAttribute("aria-label", T.goal_label);
-      goal = add("p", "cds-goal", c);
-      bar.hidden = goal.hidden = true;
-    }
-    var a = add("a", "cds-sign", c), to = known && (sector || (org && (T.orgs[org].sector || "public")));
-    a.textContent = T.sign;
-    a.href = base + (to ? "/sign/" + to + "?" + (org ? "org=" + org + "&" : "") + "source=" + source : "/#sign");
-    a.target = "_blank";
-    a.rel = "noopener";
-    if (!known) return;
-
-    subscribe(base + "/api/v1/counts" + (sector && org ? "?sector=" + sector + "&org=" + org : ""), function (data) {
-      var v = data.total, g, people;
-      if (!sector != !org) {
-        (sector ? data.sectors : data.organisations).forEach(function (x) {
-          if (x.slug == (sector || org)) {
-            v = x.count;
-            g = x.goal;
-          }
-        });
-      }
-      var k = plural.select(v);
-      people = org ? form(T.orgs[org], k) : sector ? form(T.sectors[sector], k) : form(T.total, k);
-      if (sector && org) people = fill(T.in_area, { people: people, area: T.sectors[sector].area });
-      n.textContent = num.format(v);
-      who.textContent = fill(form(T.signed, k), { people: people });
-      line.hidden = false;
-      if (bar && g) {
-        var pc = Math.min(100, Math.floor((100 * v) / g));
-        bar.max = g;
-        bar.value = Math.min(v, g);
-        bar.textContent = pc + "%";
-        goal.textContent = fill(T.goal, { percent: pc, goal: num.format(g) });
-        bar.hidden = goal.hidden = false;
-      }
-    });
-  }
-
-  function mount(e) {
+  const mount = (e) => {
     if (e.__careDontShare) return;
     e.__careDontShare = 1;
-    var host = e;
-    if (e.tagName == "SCRIPT") {
-      host = d.createElement("div");
-      e.parentNode.insertBefore(host, e.nextSibling);
-    }
-    var o = {};
-    ["sector", "org", "theme", "accent", "size", "source"].forEach(function (k) {
-      o[k] = e.getAttribute("data-" + k);
-    });
+    let host = e;
+    if (e.tagName == "SCRIPT") e.after((host = d.createElement("div")));
     try {
-      card(host, o);
+      card(host, e.dataset);
     } catch (err) {}
-  }
-  function scan() {
-    d.querySelectorAll("[data-care-dont-share]").forEach(function (e) {
-      if ((e.getAttribute("data-lang") || "en") == L) mount(e);
-    });
-  }
-  if (me.hasAttribute("data-sector") || me.hasAttribute("data-org")) mount(me);
+  };
+  const scan = () => {
+    for (const e of d.querySelectorAll("[data-care-dont-share]")) if ((e.dataset.lang || "en") == L) mount(e);
+  };
+  if (me.dataset.sector || me.dataset.org) mount(me);
   scan();
-  if (d.readyState == "loading") d.addEventListener("DOMContentLoaded", scan);
+  d.addEventListener("DOMContentLoaded", scan);
 })(window, document);

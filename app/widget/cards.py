@@ -1,0 +1,61 @@
+"""One card at the current count, for every kind of embed; shared by the widget, oEmbed and builder views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, request
+
+from app.extensions import db
+from app.services.counts import UnknownFilter, get_counts
+from app.services.embed import SLUG_PATTERN, Options, Target, card_numbers, describe, single_values
+from app.widget.codes import Embed
+from app.widget.text import text_for
+
+
+class UnknownTarget(LookupError):
+    """A sector or union slug we do not have; field says which ("sector" or "org")."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card at the current count: every embed of it, the numbers, and when they last changed."""
+
+    embed: Embed
+    count: int
+    goal: int | None
+    updated_at: datetime | None
+
+
+def site_url() -> str:
+    """The absolute base for embed codes (SITE_URL), as emails use."""
+    return current_app.config["SITE_URL"]
+
+
+def query_values(allowed: tuple[str, ...]) -> dict[str, str]:
+    """The request's query, one value per name, only the allowed names; raises InvalidEmbed."""
+    return single_values(request.args.to_dict(flat=False), allowed)
+
+
+def card_for(target: Target, options: Options) -> Card:
+    """The card for target at the current count; raises UnknownTarget."""
+    text = text_for(options.lang)
+    for field, name, slug, known in (
+        ("sector", "sector", target.sector, text["sectors"]),
+        ("org", "union", target.org, text["orgs"]),
+    ):
+        if slug is not None and (not SLUG_PATTERN.match(slug) or slug not in known):
+            raise UnknownTarget(f"There is no {name} {slug!r}.", field)
+    try:
+        counts = get_counts(db.session, sector=target.sector, org=target.org)
+    except UnknownFilter as error:  # in the content files but not yet seeded into the database
+        raise UnknownTarget(str(error), "sector" if target.sector else "org") from None
+    count, goal = card_numbers(counts, target)
+    card = describe(text, options.lang, target, count, goal)
+    embed = Embed(site=site_url(), target=target, options=options, text=text, card=card)
+    return Card(embed=embed, count=count, goal=goal, updated_at=counts.updated_at)

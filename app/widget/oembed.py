@@ -1,0 +1,129 @@
+"""oEmbed (https://oembed.com) for sector, union and widget pages, and the discovery links that point to it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from flask import current_app, make_response, request
+from werkzeug.exceptions import HTTPException
+
+from app.services.embed import (
+    OPTION_NAMES,
+    SIZES,
+    SLUG_PATTERN,
+    InvalidEmbed,
+    Options,
+    Target,
+    parse_options,
+    parse_slug,
+    single_values,
+)
+from app.widget import bp
+from app.widget.cards import UnknownTarget, card_for, site_url
+from app.widget.codes import DEFAULT_SOURCES
+from app.widget.responses import cacheable, json_error
+from app.widget.text import languages
+
+# The answer (the iframe code) does not change with the count.
+OEMBED_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400, stale-if-error=604800"
+OEMBED_PARAMETERS = ("url", "format", "maxwidth", "maxheight")
+MAX_DIMENSION = 10000
+
+
+class NotEmbeddable(LookupError):
+    """An address that is not one of this site's sector, union or widget pages."""
+
+
+def oembed_href(page_url: str) -> str:
+    return f"{site_url()}/oembed?{urlencode({'url': page_url, 'format': 'json'})}"
+
+
+@bp.app_template_global()
+def oembed_discovery_href() -> str:
+    """The oEmbed address for the sector or union page being rendered (their <head> links to it)."""
+    page = site_url() + request.path
+    org = request.args.get("org") if request.endpoint == "pledge.sign" else None
+    if org and SLUG_PATTERN.match(org):
+        page += "?" + urlencode({"org": org})
+    return oembed_href(page)
+
+
+def page_embed(url: str) -> tuple[Target, Options]:
+    """What a page of this site embeds as: its sector (with ?org=, its union too), its union, or
+    the widget it is, with that widget's options. Raises NotEmbeddable or InvalidEmbed."""
+    parts = urlsplit(url)
+    hosts = {urlsplit(site_url()).netloc.lower(), request.host.lower()}
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts:
+        raise NotEmbeddable
+    try:
+        endpoint, values = current_app.url_map.bind(parts.netloc).match(parts.path, method="GET")
+    except HTTPException:  # not found, or a redirect to elsewhere
+        raise NotEmbeddable from None
+    query = parse_qs(parts.query, keep_blank_values=True)
+    if endpoint == "pledge.sign":
+        return Target(sector=values["sector_slug"], org=parse_slug("org", query.get("org", [""])[0])), Options()
+    if endpoint == "pledge.union":
+        return Target(org=values["org_slug"]), Options()
+    if endpoint == "widget.frame":
+        return Target(values["sector"], values["org"]), parse_options(single_values(query, OPTION_NAMES), languages())
+    raise NotEmbeddable
+
+
+def _dimension(values: dict[str, str], name: str) -> int | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= MAX_DIMENSION:
+        raise InvalidEmbed(f"{name} must be a whole number of pixels from 1 to {MAX_DIMENSION}.", name)
+    return int(value)
+
+
+def _fitted(options: Options, maxwidth: int | None) -> Options:
+    """The requested size, or the largest that fits maxwidth (the smallest if none does)."""
+    if maxwidth is None or SIZES[options.size].width <= maxwidth:
+        return options
+    fitting = [s for s in SIZES.values() if s.width <= maxwidth] or [min(SIZES.values(), key=lambda s: s.width)]
+    return replace(options, size=max(fitting, key=lambda s: s.width).name)
+
+
+@bp.get("/oembed")
+def oembed():
+    """A "rich" oEmbed answer whose html is the iframe, no wider or taller than maxwidth and maxheight.
+
+    Only JSON: format=xml (or any other) gets 501 Not Implemented, as the oEmbed spec says. Consumers
+    add parameters of their own (WordPress sends dnt=1), so parameters we do not know are ignored.
+    """
+    values = {name: given[-1] for name, given in request.args.to_dict(flat=False).items() if name in OEMBED_PARAMETERS}
+    if values.get("format", "json") != "json":
+        return json_error(501, "Only format=json is available.")
+    try:
+        if not values.get("url"):
+            raise InvalidEmbed("Give the url of a sector or union page of this site.", "url")
+        maxwidth, maxheight = _dimension(values, "maxwidth"), _dimension(values, "maxheight")
+        target, options = page_embed(values["url"])
+        embed = card_for(target, _fitted(options, maxwidth)).embed
+    except InvalidEmbed as error:
+        return json_error(400, str(error))
+    except (NotEmbeddable, UnknownTarget):
+        return json_error(
+            404, "There is no embed for that url: give a sector (/sign/...) or union (/unions/...) page of this site."
+        )
+    width, height = embed.frame_size()
+    width, height = min(width, maxwidth or width), min(height, maxheight or height)
+    body = {
+        "version": "1.0",
+        "type": "rich",
+        "provider_name": embed.text["campaign"],
+        "provider_url": site_url() + "/",
+        "title": embed.card.title,
+        "html": embed.iframe_code(width, height, source=DEFAULT_SOURCES["oembed"]),
+        "width": width,
+        "height": height,
+        "cache_age": 86400,
+    }
+    response = make_response(json.dumps(body, separators=(",", ":")))
+    response.mimetype = "application/json"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return cacheable(response, OEMBED_CACHE_CONTROL).make_conditional(request)

@@ -1,0 +1,379 @@
+"""The embeds in headless Chromium: a hostile host page on another origin embeds the script, the
+iframe and the badge; the cards keep their looks, go live, share requests, set no cookies and
+break no CSP. Screenshots of the builder and the host page go to test-artifacts/."""
+
+import functools
+import gc
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Signature
+from app.services import tokens
+from app.services.signing import confirm_signature
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+RED = "rgb(255, 0, 0)"
+
+HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Union news: a host page with hostile CSS</title>
+<style>
+  * { color: red !important; font: 40px serif !important; }
+  div, p, span, a, progress { display: inline !important; background: yellow !important;
+    border: 6px dashed red !important; padding: 0 !important; }
+  .cds, .cds-n, .cds-sign, .cds-count { color: lime !important; background: black !important; }
+</style>
+</head>
+<body>
+<script>
+  window.messages = [];
+  addEventListener("message", (event) => window.messages.push(event.data));
+</script>
+<h1>Union news</h1>
+<p><a class="cds-sign" id="host-link" href="#">A host link that shares a class name with the card</a></p>
+<script async src="LIVE/widget.js" data-sector="education" data-org="neu"></script>
+<div id="by-union" data-care-dont-share data-org="neu" data-theme="dark" data-accent="#ffdd00"></div>
+<div id="by-sector" data-care-dont-share data-sector="education" data-size="small"></div>
+<iframe id="frame" src="LIVE/widget/union/neu" width="320" height="200" title="NEU count" frameborder="0"></iframe>
+<iframe id="wp-frame" sandbox="allow-scripts" src="LIVE/widget/sector/education#?secret=abc123"
+  data-secret="abc123" width="320" height="240" title="Education count (as WordPress embeds it)"></iframe>
+<a href="LIVE/sign/education?org=neu&amp;source=badge"><img id="badge" src="LIVE/badge/union/neu.svg"
+  width="320" height="170" alt="Care Don't Share: how many NEU members have signed the pledge"></a>
+</body>
+</html>
+"""
+
+
+def _running_browser():
+    """The Chromium another test module (tests/test_browser.py) already launched, if any.
+
+    One process cannot run two Playwright sync instances, so this module borrows that one. A shared
+    fixture in conftest.py would be the tidy way; that file belongs to the foundation.
+    """
+    from playwright.sync_api import Browser
+
+    return next((o for o in gc.get_objects() if isinstance(o, Browser) and o.is_connected()), None)
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is not installed")
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    running = _running_browser()
+    if running is not None:
+        yield running
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(app):
+    from tests.live_server import gunicorn_server
+
+    with gunicorn_server(app, workers=1, threads=4, extra_env={"COUNT_POLL_SECONDS": "1"}) as base:
+        yield base
+
+
+@pytest.fixture
+def host(live, tmp_path):
+    """The host page, served from another origin (another loopback port)."""
+    from tests.live_server import free_port
+
+    (tmp_path / "index.html").write_text(HOST_PAGE.replace("LIVE", live), encoding="utf-8")
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def confirm_all(keys):
+    def confirm():
+        for signature in db.session.execute(select(Signature)).scalars().all():
+            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
+            confirm_signature(db.session, keys, token, 3600)
+
+    return confirm
+
+
+@pytest.fixture
+def signed(make_signup, confirm_all, org_id):
+    """Confirmed: 2 NEU teachers, 1 teacher in no union, 1 NEU health worker."""
+    make_signup(email="a@example.com", organisation_id=org_id("neu"))
+    make_signup(email="b@example.com", organisation_id=org_id("neu"))
+    make_signup(email="c@example.com")
+    make_signup(email="d@example.com", sector="health", organisation_id=org_id("neu"))
+    confirm_all()
+    db.session.remove()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def watch(page) -> dict:
+    """Record the page's console messages and every request it (or its frames) makes."""
+    seen = {"console": [], "requests": []}
+    page.on("console", lambda message: seen["console"].append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: seen["console"].append(f"pageerror: {error}"))
+    page.on("request", lambda request: seen["requests"].append(request))
+    return seen
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page. Chromium leaves iframes blank in full_page shots, so grow the viewport instead."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(height, 4000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+
+
+def csp_violations(seen: dict) -> list[str]:
+    return [m for m in seen["console"] if "Content Security Policy" in m or "Refused to" in m]
+
+
+def count_requests(seen: dict, page, narrowed: bool | None = None) -> int:
+    """Requests for the counts API made by the host page itself (not its iframes)."""
+    calls = [r for r in seen["requests"] if "/api/v1/counts" in r.url and r.frame == page.main_frame]
+    if narrowed is not None:
+        calls = [r for r in calls if ("?" in r.url) == narrowed]
+    return len(calls)
+
+
+def test_cards_on_a_hostile_host_page(browser, live, host, signed, mailbox, artifacts):
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    seen = watch(page)
+    page.goto(f"{host}/index.html")
+    page.evaluate("window.notReloaded = true")
+
+    one_liner = page.locator("script[data-sector] + div")
+    by_union, by_sector = page.locator("#by-union"), page.locator("#by-sector")
+    frame = page.frame_locator("#frame")
+    wordpress = page.frame_locator("#wp-frame")
+
+    # The right counts, from the counts API (script) and the server (iframe, badge).
+    expect(one_liner.locator(".cds-n")).to_have_text("2")
+    expect(one_liner.locator(".cds-who")).to_have_text("NEU members in education have signed the pledge")
+    expect(by_union.locator(".cds-n")).to_have_text("3")
+    expect(by_sector.locator(".cds-n")).to_have_text("3")
+    expect(by_sector.locator(".cds-goal")).to_have_text("0% of the goal of 10,000")
+    expect(frame.locator(".cds-n")).to_have_text("3")
+    expect(wordpress.locator(".cds-n")).to_have_text("3")
+    page.wait_for_function("document.getElementById('badge').complete")
+    assert page.evaluate("document.getElementById('badge').naturalWidth") == 320
+
+    # Isolation, both ways: the host's CSS does not reach the cards, and the card's does not leak out.
+    number = one_liner.locator(".cds-n")
+    assert number.evaluate("e => getComputedStyle(e).color") == "rgb(27, 27, 27)"
+    assert number.evaluate("e => getComputedStyle(e).fontSize") == "35.2px"  # 2.2em of 16px
+    assert "serif" != number.evaluate("e => getComputedStyle(e).fontFamily")
+    assert one_liner.evaluate("e => getComputedStyle(e).display") == "block"
+    dark_button = by_union.locator(".cds-sign")
+    assert dark_button.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 221, 0)"
+    assert dark_button.evaluate("e => getComputedStyle(e).color") == "rgb(17, 17, 17)"
+    host_link = page.locator("#host-link")
+    assert host_link.evaluate("e => getComputedStyle(e).color") == "rgb(0, 255, 0)"
+    assert host_link.evaluate("e => getComputedStyle(e).fontSize") == "40px"
+
+    # Several cards share one request: two cards read the unnarrowed counts, one the narrowed.
+    page.wait_for_timeout(3500)
+    shared, narrowed = count_requests(seen, page, narrowed=False), count_requests(seen, page, narrowed=True)
+    assert narrowed >= 3 and shared <= narrowed + 1, (shared, narrowed)
+    polls = [r for r in seen["requests"] if "/api/v1/counts" in r.url and r.frame == page.main_frame]
+    assert any("if-none-match" in r.all_headers() for r in polls), "polls should revalidate with the ETag"
+    assert all("cookie" not in r.all_headers() for r in polls)
+
+    # A new signature through the card's button, confirmed in another browser.
+    href = one_liner.locator(".cds-sign").get_attribute("href")
+    assert href == f"{live}/sign/education?org=neu&source=widget"
+    assert one_liner.locator(".cds-sign").get_attribute("target") == "_blank"
+    signer_context = browser.new_context()
+    signer = signer_context.new_page()
+    signer.goto(href)
+    signer.get_by_label("Full name", exact=True).fill("Mary Bousted")
+    signer.get_by_label("Email address", exact=True).fill("mary@example.com")
+    signer.get_by_role("button", name="Sign the pledge").click()
+    expect(signer.get_by_role("heading", level=1)).to_have_text("Check your email")
+    (message,) = [m for m in mailbox.messages() if "mary@example.com" in m["To"]]
+    signer.goto(live + mailbox.link(message, "confirm"))
+    signer.get_by_role("button", name="Confirm my signature").click()
+    expect(signer.get_by_role("heading", level=1)).to_contain_text("confirmed")
+    signer_context.close()
+
+    # Every card catches up without a reload.
+    expect(one_liner.locator(".cds-n")).to_have_text("3", timeout=15_000)
+    expect(by_union.locator(".cds-n")).to_have_text("4", timeout=15_000)
+    expect(by_sector.locator(".cds-n")).to_have_text("4", timeout=15_000)
+    expect(frame.locator(".cds-n")).to_have_text("4", timeout=15_000)
+    expect(wordpress.locator(".cds-n")).to_have_text("4", timeout=15_000)
+    assert page.evaluate("window.notReloaded") is True
+    signature = db.session.execute(select(Signature).where(Signature.source == "widget")).scalar_one()
+    assert (signature.organisation.slug, signature.sector.slug) == ("neu", "education")
+
+    # The iframes tell the host page their height and nothing else (plus WordPress's own secret).
+    messages = page.evaluate("window.messages")
+    assert messages, "the iframes should post their heights"
+    for data in messages:
+        assert data["message"] == "height" and isinstance(data["value"], int) and 150 < data["value"] < 400
+        assert set(data) <= {"message", "value", "secret"}
+    assert {data.get("secret") for data in messages} == {None, "abc123"}
+
+    # No cookies, nothing from third parties, no CSP violations.
+    assert context.cookies() == []
+    origins = {re.match(r"https?://[^/]+", r.url).group(0) for r in seen["requests"]}
+    assert origins <= {host, live}, origins
+    assert csp_violations(seen) == []
+
+    screenshot(page, artifacts / "widget-host-page.png")
+    context.close()
+
+
+def test_wordpress_sandboxed_frame_asks_wordpress_to_open_the_link(browser, live, host):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{host}/index.html")
+    button = page.frame_locator("#wp-frame").locator(".cds-sign")
+    button.click()
+    page.wait_for_function("window.messages.some((m) => m.message === 'link')")
+    link = next(m for m in page.evaluate("window.messages") if m["message"] == "link")
+    assert link == {"message": "link", "value": f"{live}/sign/education?source=widget-iframe", "secret": "abc123"}
+    context.close()
+
+
+def test_cards_pause_while_hidden_and_fail_quietly(browser, live, host, signed):
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    seen = watch(page)
+    page.goto(f"{host}/index.html")
+    card = page.locator("#by-union")
+    expect(card.locator(".cds-n")).to_have_text("3")
+
+    # Hidden tab: no polling; visible again: a poll at once.
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    page.wait_for_timeout(300)
+    before = count_requests(seen, page)
+    page.wait_for_timeout(3000)
+    assert count_requests(seen, page) == before
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    page.wait_for_timeout(500)
+    assert count_requests(seen, page) > before
+
+    # The API goes away: the card keeps its last number.
+    page.route("**/api/v1/counts*", lambda route: route.abort())
+    page.wait_for_timeout(2500)
+    expect(card.locator(".cds-n")).to_have_text("3")
+    expect(card.locator(".cds-sign")).to_be_visible()
+
+    # Unreachable from the start: just the link, and no error shown.
+    fresh = context.new_page()
+    fresh.route("**/api/v1/counts*", lambda route: route.abort())
+    fresh.goto(f"{host}/index.html")
+    lonely = fresh.locator("#by-union")
+    expect(lonely.locator(".cds-sign")).to_be_visible()
+    assert lonely.locator(".cds-sign").get_attribute("href") == f"{live}/sign/education?org=neu&source=widget"
+    fresh.wait_for_timeout(1500)
+    expect(lonely.locator(".cds-count")).to_be_hidden()
+    context.close()
+
+
+def test_iframe_codes_are_tall_enough_for_the_card(browser, live):
+    page = browser.new_page()
+    for choices in [
+        {"org": "neu"},
+        {"sector": "policing", "size": "small"},
+        {"sector": "health", "size": "large"},
+        {"sector": "health", "org": "other", "size": "small"},
+        {},
+    ]:
+        data = requests.get(f"{live}/embed/codes.json", params=choices, timeout=5).json()
+        width, height = data["frame"]["width"], data["frame"]["height"]
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(live + data["frame"]["src"])
+        card = page.locator(".cds").bounding_box()
+        assert card["width"] <= width and card["height"] <= height, (choices, card, width, height)
+    page.close()
+
+
+def test_builder_previews_and_copies(browser, live, artifacts):
+    from playwright.sync_api import expect
+
+    from tests.test_browser import serious_violations
+
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live)
+    page = context.new_page()
+    seen = watch(page)
+    page.goto(f"{live}/embed")
+    expect(page.frame_locator("#preview-frame").locator(".cds-n")).to_have_text("0")
+
+    page.get_by_label("Union").select_option("neu")
+    page.get_by_label("Dark").check()
+    page.get_by_label("Large (380 pixels wide)").check()
+    preview = page.locator("#preview-frame")
+    expect(preview).to_have_attribute("src", "/widget/union/neu?theme=dark&size=large")
+    expect(page.frame_locator("#preview-frame").locator(".cds-who")).to_have_text("NEU members have signed the pledge")
+    expect(page.locator("#preview-badge")).to_have_attribute("src", "/badge/union/neu.svg?theme=dark&size=large")
+    script_code = page.locator("#code-script")
+    expect(script_code).to_have_text(
+        f'<script async src="{live}/widget.js" data-org="neu" data-theme="dark" data-size="large"></script>'
+    )
+    assert page.url == f"{live}/embed?org=neu&theme=dark&size=large&lang=en"  # the address keeps the choices
+
+    page.get_by_role("button", name="Copy the script code").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied. Paste it into your page.")
+    assert page.evaluate("navigator.clipboard.readText()") == script_code.inner_text()
+
+    assert csp_violations(seen) == []
+    assert serious_violations(page) == []
+    screenshot(page, artifacts / "embed-builder.png")
+    context.close()
