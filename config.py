@@ -89,6 +89,9 @@ class Config:
     COUNTS_MAX_AGE_SECONDS = 10
     COUNTS_STALE_SECONDS = 60
     COUNT_POLL_SECONDS = _env_int("COUNT_POLL_SECONDS", 15)
+    # Each process answers repeats of a counts, widget or badge address from memory for this
+    # long (app/widget/response_cache.py); 0 switches it off. Cache hits skip RATELIMIT_API.
+    WIDGET_CACHE_SECONDS = float(os.environ.get("WIDGET_CACHE_SECONDS", "1"))
 
     MAX_CONTENT_LENGTH = 16 * 1024
     WTF_CSRF_TIME_LIMIT = 6 * 3600
@@ -130,6 +133,7 @@ class TestingConfig(Config):
     SITE_URL = "http://localhost"
     MAIL_SERVER = None
     RATELIMIT_STORAGE_URI = "memory://"
+    WIDGET_CACHE_SECONDS = 0.0  # tests that exercise the cache switch it on
 
 
 class ProductionConfig(Config):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -11,7 +12,20 @@ CSP = (
 )
 
 
+class PublicAwareSessionInterface(SecureCookieSessionInterface):
+    """Flask adds "Vary: Cookie" whenever anything read the session (Flask-Login always does).
+    A response marked public is the same for everyone, so drop it there: caches and CDNs
+    would otherwise keep one copy per visitor's cookie."""
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        super().save_session(app, session, response)
+        if "public" in (response.headers.get("Cache-Control") or "") and not session.modified:
+            response.vary.discard("Cookie")
+
+
 def register(app: Flask) -> None:
+    app.session_interface = PublicAwareSessionInterface()
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         headers = response.headers

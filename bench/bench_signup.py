@@ -25,6 +25,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -458,6 +459,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--profile", type=Path, help="py-spy the app workers in round 1; raw samples to PATH.<pid>.txt")
     args = parser.parse_args()
+    if args.profile and not shutil.which(PY_SPY):
+        parser.error(f"--profile needs py-spy: pip install py-spy, or set PY_SPY to its path (not found: {PY_SPY})")
     users = min(args.users, MAX_USERS)
     rate_users = min(args.rate_users, MAX_USERS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -180,3 +181,34 @@ def sign_via_form(client):
         return client.post(f"/sign/{sector}{query}", data=data)
 
     return submit
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (one per run: Playwright's sync API allows one)."""
+    if not shutil.which(CHROMIUM):
+        if _require("REQUIRE_BROWSER"):
+            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is not installed")
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(app):
+    """The app under real gunicorn on the test database, with counts polled every second."""
+    from tests.live_server import gunicorn_server
+
+    with gunicorn_server(app, workers=1, threads=4, extra_env={"COUNT_POLL_SECONDS": "1"}) as base:
+        yield base

@@ -123,3 +123,20 @@ def test_database_outage_gives_503_page_without_trace(tmp_path):
     assert health.status_code == 503 and health.json["database"] == "unavailable"
     api = client.get("/api/v1/counts")
     assert api.status_code == 503 and api.is_json
+
+
+def test_public_counts_do_not_vary_by_cookie(client):
+    client.get("/sign/education")  # the visitor now has a session cookie
+    response = client.get("/api/v1/counts")
+    assert "cookie" not in response.headers.get("Vary", "").lower()
+    assert "Set-Cookie" not in response.headers
+
+
+def test_counts_are_served_from_the_micro_cache_for_a_moment(app, client, make_signup, confirm_all):
+    app.config["WIDGET_CACHE_SECONDS"] = 60
+    first = client.get("/api/v1/counts").json["total"]
+    make_signup()
+    confirm_all()
+    assert client.get("/api/v1/counts").json["total"] == first  # the same second: from memory
+    app.config["WIDGET_CACHE_SECONDS"] = 0
+    assert client.get("/api/v1/counts").json["total"] == first + 1

@@ -1,39 +1,9 @@
 """The whole journey in headless Chromium, and axe-core accessibility checks."""
 
-import os
-import shutil
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is not installed")
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live(app):
-    from tests.live_server import gunicorn_server
-
-    with gunicorn_server(app, workers=1, threads=4, extra_env={"COUNT_POLL_SECONDS": "1"}) as base:
-        yield base
 
 
 def serious_violations(page):

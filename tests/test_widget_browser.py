@@ -3,11 +3,8 @@ iframe and the badge; the cards keep their looks, go live, share requests, set n
 break no CSP. Screenshots of the builder and the host page go to test-artifacts/."""
 
 import functools
-import gc
 import http.server
-import os
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -22,7 +19,6 @@ from app.services.signing import confirm_signature
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 RED = "rgb(255, 0, 0)"
 
@@ -56,47 +52,6 @@ HOST_PAGE = """<!doctype html>
 </body>
 </html>
 """
-
-
-def _running_browser():
-    """The Chromium another test module (tests/test_browser.py) already launched, if any.
-
-    One process cannot run two Playwright sync instances, so this module borrows that one. A shared
-    fixture in conftest.py would be the tidy way; that file belongs to the foundation.
-    """
-    from playwright.sync_api import Browser
-
-    return next((o for o in gc.get_objects() if isinstance(o, Browser) and o.is_connected()), None)
-
-
-@pytest.fixture(scope="module")
-def browser(request):
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but /usr/bin/chromium is not installed")
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    running = _running_browser()
-    if running is not None:
-        yield running
-        return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live(app):
-    from tests.live_server import gunicorn_server
-
-    with gunicorn_server(app, workers=1, threads=4, extra_env={"COUNT_POLL_SECONDS": "1"}) as base:
-        yield base
 
 
 @pytest.fixture

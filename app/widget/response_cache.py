@@ -1,4 +1,4 @@
-"""A per-process micro-cache in front of Flask for the embed routes (/widget.js, /widget/, /badge/).
+"""A per-process micro-cache in front of Flask for the counts API and the embed routes.
 
 Thousands of cards, iframes and badges poll the same few addresses. Each process answers a
 repeat of an address it served in the last WIDGET_CACHE_SECONDS (1 by default; 0 turns the cache
@@ -25,7 +25,7 @@ from werkzeug.http import parse_etags, unquote_etag
 DEFAULT_SECONDS = 1.0
 MAX_ENTRIES = 512
 MAX_BODY_BYTES = 64 * 1024
-PREFIXES = ("/widget.js", "/widget/", "/badge/")
+PREFIXES = ("/api/v1/counts", "/widget.js", "/widget/", "/badge/")
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # A 304 keeps the headers a cache needs to refresh its copy and drops those describing a body.
 BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "last-modified"})
@@ -96,7 +96,7 @@ class EmbedResponseCache:
         self.cache = ResponseCache()
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        seconds = self.app.config.get("WIDGET_CACHE_SECONDS", DEFAULT_SECONDS)
+        seconds = self.app.config["WIDGET_CACHE_SECONDS"]
         method = environ.get("REQUEST_METHOD")
         if seconds <= 0 or method not in ("GET", "HEAD") or not environ.get("PATH_INFO", "").startswith(PREFIXES):
             return self.wsgi_app(environ, start_response)

@@ -1,7 +1,7 @@
 {#- The script embed, served at /widget.js (app/widget/views.py) with one language's words (T),
     the card's stylesheet (CSS, from static/css/widget.css) and the poll interval in seconds (P).
-    Jinja comments cost nothing on the wire; keep the code plain (ES2017, which every browser with shadow DOM runs) and small (<= 3 KB gzipped,
-    tests/test_widget.py measures it).
+    Jinja comments cost nothing on the wire, and the view strips indentation. Keep the code plain
+    (ES2020, no build step) and small: at most 3 KB gzipped, which tests/test_widget.py checks.
 
     Usage: <script async src=".../widget.js" data-sector="education" data-org="neu"></script> draws a
     card right after the script; any element with data-care-dont-share becomes a card too. Options:
