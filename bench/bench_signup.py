@@ -12,8 +12,11 @@ Every request goes to 127.0.0.1 only; users, durations and rates are capped. The
 with RATELIMIT_ENABLED=false, because every virtual user shares one address and the per-address
 sign-up limit would otherwise hold almost all of them for review (after 20 a minute).
 
-    .venv/bin/python bench/bench_signup.py            # about 2.5 minutes: 3 rounds, medians
+    .venv/bin/python bench/bench_signup.py            # about 2 min 15 s: 3 rounds, medians
     .venv/bin/python bench/bench_signup.py --rounds 1 --duration 5 --rate-duration 5
+    PY_SPY=.../py-spy .venv/bin/python bench/bench_signup.py --profile /tmp/signup   # where CPU goes
+
+Results and their analysis: bench/README.md, "Sign-up load".
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import platform
 import re
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import timeit
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -50,8 +55,6 @@ PY_SPY = os.environ.get("PY_SPY", "py-spy")  # only for --profile: pip install p
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -298,8 +301,15 @@ def _parent(proc: Path) -> int | None:
         return None
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes have used since boot (user, nice, system, irq, softirq)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return sum(int(fields[i]) for i in (0, 1, 2, 5, 6)) / TICKS
+
+
 class CpuMeter:
-    """CPU used by the app's workers, the database's backends and this process during a phase."""
+    """CPU used during a phase by the app's workers, the database's backends, this process, and
+    everything else on the machine (other people's work: the measurement's noise)."""
 
     def __init__(self, master_pid: int, database: str) -> None:
         self.workers = children(master_pid)
@@ -308,14 +318,20 @@ class CpuMeter:
     def __enter__(self) -> CpuMeter:
         self.backends = database_backends(self.database)
         self.before = cpu_seconds(self.workers), cpu_seconds(self.backends), time.process_time()
+        self.machine_before, self.started = machine_busy_seconds(), time.monotonic()
         return self
 
     def __exit__(self, *exc) -> None:
         backends = self.backends | database_backends(self.database)
         after = cpu_seconds(self.workers), cpu_seconds(backends), time.process_time()
         self.app = sum(after[0].values()) - sum(self.before[0].values())
+        self.per_worker = sorted(after[0][pid] - self.before[0].get(pid, 0.0) for pid in after[0])
         self.db = sum(v - self.before[1].get(pid, 0.0) for pid, v in after[1].items())
         self.load_generator = after[2] - self.before[2]
+        elapsed = time.monotonic() - self.started
+        machine = machine_busy_seconds() - self.machine_before
+        # Includes PostgreSQL's background writers: a few percent even on a quiet machine.
+        self.others_share = max(0.0, machine - self.app - self.db - self.load_generator) / (elapsed * os.cpu_count())
 
 
 def py_spy(master_pid: int, seconds: float, out: Path) -> list[subprocess.Popen]:
@@ -432,6 +448,11 @@ class Gunicorn:
                 self.process.wait()
 
 
+def python_speed_ns() -> float:
+    """How fast this CPU runs plain Python just now (best of 5): compare runs, machines, VMs."""
+    return min(timeit.repeat("sum(range(100))", number=100_000, repeat=5)) / 100_000 * 1e9
+
+
 def machine() -> str:
     models = [
         line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model" in line
@@ -483,6 +504,7 @@ def main() -> None:
             rounds = []
             created = 0
             for n in range(args.rounds):
+                speed = python_speed_ns()
                 saturation_users = [VirtualUser(app.port, f"r{n}-sat{i}") for i in range(users)]
                 profiling = py_spy(app.process.pid, args.duration - 2, args.profile) if args.profile and n == 0 else []
                 with CpuMeter(app.process.pid, args.database) as cpu:
@@ -515,7 +537,9 @@ def main() -> None:
                     "trivial_get_per_s": trivial_get.per_second(200),
                     "healthz_per_s": healthz.per_second(200),
                     "raw_inserts_per_s": raw.per_second(200),
-                    "load_average_1min": os.getloadavg()[0],
+                    "other_processes_cpu_share": cpu.others_share,
+                    "python_sum_range_100_ns": speed,
+                    "worker_cpu_seconds": [round(w, 1) for w in cpu.per_worker],
                 }
                 rounds.append(figures)
                 print(f"round {n + 1}: " + json.dumps(figures), flush=True)
@@ -555,7 +579,8 @@ def report(args, rounds: list[dict]) -> None:
         "app_cpu_ms_per_signup": median("app_cpu_ms_per_signup"),
         "db_cpu_ms_per_signup": median("db_cpu_ms_per_signup"),
         "load_generator_cpu_ms_per_signup": median("load_generator_cpu_ms_per_signup"),
-        "load_average_1min": [round(r["load_average_1min"], 2) for r in rounds],
+        "other_processes_cpu_share": [round(r["other_processes_cpu_share"], 2) for r in rounds],
+        "python_sum_range_100_ns": [round(r["python_sum_range_100_ns"]) for r in rounds],
     }
     summary["signups_vs_trivial_get"] = summary["signups_per_s"] / summary["trivial_get_per_s"]
     summary["signups_vs_raw_inserts"] = summary["signups_per_s"] / summary["raw_inserts_per_s"]
