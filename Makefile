@@ -34,6 +34,10 @@ worker: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: sign-up load benchmark on gunicorn + PostgreSQL on loopback (about 2 min 15 s; see bench/README.md)
+bench: install
+	$(BIN)/python bench/bench_signup.py $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check app tests config.py wsgi.py bench
 
