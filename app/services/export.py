@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Select, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.models import Organisation, Organiser, OrganiserRole, Sector, Signature, SignatureStatus
 from app.services import audit
 from app.services.counts import UnknownFilter
+from app.services.days import within_days
 from app.services.keys import Keys
 
 __all__ = [
@@ -184,10 +185,7 @@ def export_query(session: Session, filters: ExportFilters, scope: ExportScope) -
         query = query.where(Signature.organisation_id == _id_for(session, Organisation, filters.org, "organisation"))
     if filters.source:
         query = query.where(Signature.source == filters.source)
-    if filters.confirmed_from:
-        query = query.where(Signature.confirmed_at >= _start_of(filters.confirmed_from))
-    if filters.confirmed_to:
-        query = query.where(Signature.confirmed_at < _start_of(filters.confirmed_to + timedelta(days=1)))
+    query = query.where(*within_days(Signature.confirmed_at, filters.confirmed_from, filters.confirmed_to))
     if filters.consent_updates is not None:
         query = query.where(Signature.consent_updates.is_(filters.consent_updates))
     return query
@@ -198,10 +196,6 @@ def _id_for(session: Session, model: type[Sector] | type[Organisation], slug: st
     if found is None:
         raise UnknownFilter(f"Unknown {label} {slug!r}.")
     return found
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def signatory_rows(session: Session, keys: Keys, query: Select) -> Iterator[ExportRow]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import audit
 from app.services.counts import adjust_count
+from app.services.days import within_days
 from app.services.keys import Keys
 from app.services.normalise import InvalidInput, canonical_email
 from app.services.signing import CONFIRM_EMAIL
@@ -69,15 +70,8 @@ def _query(keys: Keys, criteria: Criteria) -> Select:
             query = query.where(Signature.status == SignatureStatus(criteria.status))
         except ValueError:
             raise ModerationError("Unknown status.") from None
-    if criteria.created_from:
-        query = query.where(Signature.created_at >= _start_of(criteria.created_from))
-    if criteria.created_to:
-        query = query.where(Signature.created_at < _start_of(criteria.created_to + timedelta(days=1)))
+    query = query.where(*within_days(Signature.created_at, criteria.created_from, criteria.created_to))
     return query
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def find(session: Session, keys: Keys, actor: audit.Actor, criteria: Criteria, limit: int = 100) -> list[Found]:
