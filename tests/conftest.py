@@ -138,6 +138,22 @@ def make_signup(app, keys, sector_id):
 
 
 @pytest.fixture
+def confirm_all(keys):
+    """Confirm every signature in the database, as their owners pressing the button would."""
+
+    def confirm():
+        from app.models import Signature
+        from app.services import tokens
+        from app.services.signing import confirm_signature
+
+        for signature in db.session.execute(db.select(Signature)).scalars().all():
+            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
+            confirm_signature(db.session, keys, token, 3600)
+
+    return confirm
+
+
+@pytest.fixture
 def mailbox(app):
     """Delivers the queue to the file sink and reads what arrived."""
 

@@ -1,22 +1,8 @@
 """GET /api/v1/counts: the PRODUCT.md contract, filters, CORS, caching; /healthz; DB outage."""
 
 import pytest
-from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Signature
-from app.services import tokens
-from app.services.signing import confirm_signature
-
-
-@pytest.fixture
-def confirm_all(keys):
-    def confirm():
-        for signature in db.session.execute(select(Signature)).scalars().all():
-            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-            confirm_signature(db.session, keys, token, 3600)
-
-    return confirm
 
 
 def test_counts_document_shape(client):

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from app import content_loader
 from app.extensions import db
 from app.models import Signature
-from app.services import tokens
 from app.services.embed import (
     PLURAL_RULES,
     SIZES,
@@ -26,7 +25,6 @@ from app.services.embed import (
     single_values,
     text_colour_on,
 )
-from app.services.signing import confirm_signature
 from app.widget.text import languages, text_for
 
 SITE = "http://localhost"
@@ -37,16 +35,6 @@ def client(app):
     """The test client, with the widget's one-second counts cache off so changes show at once."""
     app.config["WIDGET_CACHE_SECONDS"] = 0
     return app.test_client()
-
-
-@pytest.fixture
-def confirm_all(keys):
-    def confirm():
-        for signature in db.session.execute(select(Signature)).scalars().all():
-            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-            confirm_signature(db.session, keys, token, 3600)
-
-    return confirm
 
 
 # --- options, words, colours, links ----------------------------------------------------------------

@@ -11,13 +11,8 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Signature
-from app.services import tokens
 from app.services.embed import script_text
-from app.services.signing import confirm_signature
 from app.widget.text import text_for
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -29,16 +24,6 @@ def client(app):
     """The test client, with the widget's one-second counts cache off so changes show at once."""
     app.config["WIDGET_CACHE_SECONDS"] = 0
     return app.test_client()
-
-
-@pytest.fixture
-def confirm_all(keys):
-    def confirm():
-        for signature in db.session.execute(select(Signature)).scalars().all():
-            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-            confirm_signature(db.session, keys, token, 3600)
-
-    return confirm
 
 
 @pytest.fixture

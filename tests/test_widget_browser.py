@@ -14,8 +14,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Signature
-from app.services import tokens
-from app.services.signing import confirm_signature
 
 pytestmark = pytest.mark.browser
 
@@ -72,16 +70,6 @@ def host(live, tmp_path):
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
-
-
-@pytest.fixture
-def confirm_all(keys):
-    def confirm():
-        for signature in db.session.execute(select(Signature)).scalars().all():
-            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-            confirm_signature(db.session, keys, token, 3600)
-
-    return confirm
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import yaml
 from flask import make_response, request
 
 from app.api import bp
+from app.api.views import _cors
 
 DOCUMENT = Path(__file__).with_name("openapi.yaml")
 MAX_AGE_SECONDS = 3600
@@ -33,13 +34,3 @@ def openapi_document():
     response.set_etag(etag)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
     return _cors(response.make_conditional(request))
-
-
-def _cors(response):
-    """Open to any origin, like /api/v1/counts: API tools and partners' pages may fetch it."""
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
-    response.headers["Access-Control-Expose-Headers"] = "ETag"
-    response.headers["Access-Control-Max-Age"] = "86400"
-    return response

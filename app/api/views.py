@@ -58,6 +58,7 @@ def counts():
 
 
 def _cors(response):
+    """Open to any origin: partners' pages and API tools fetch the public API from anywhere."""
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
