@@ -1,12 +1,13 @@
 """Unbound Flask extensions, bound to the app in create_app()."""
 
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.rate_limits import limiter  # defined beside its key function, client_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,28 +33,6 @@ login_manager.login_message = "Sign in to see that page."
 # HttpOnly, SameSite=Lax, Secure cookies, and never use "remember me".
 login_manager.session_protection = None
 
-
-def client_key() -> str:
-    """The client's address for rate limits: IPv4 as is, IPv6 by its /64 (one subscriber's block).
-
-    request.remote_addr is the real client only behind TRUSTED_PROXIES (ProxyFix); a
-    spoofed X-Forwarded-For is otherwise ignored.
-    """
-    import ipaddress
-
-    from flask import request
-
-    address = request.remote_addr or "unknown"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-limiter = Limiter(key_func=client_key)
 
 
 def keys():

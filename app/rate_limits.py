@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
-from flask import current_app
+from flask import current_app, request
+from flask_limiter import Limiter
 from limits import parse_many
 
-from app.extensions import client_key, limiter
-
 log = logging.getLogger(__name__)
+
+
+def client_key() -> str:
+    """The client's address for rate limits: IPv4 as is, IPv6 by its /64 (one subscriber's block).
+
+    request.remote_addr is the real client only behind TRUSTED_PROXIES (ProxyFix); a
+    spoofed X-Forwarded-For is otherwise ignored.
+    """
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+# Bound in create_app() with the other extensions; app.extensions re-exports it.
+limiter = Limiter(key_func=client_key)
 
 
 def over_limit(config_name: str, *scope: str) -> bool:

@@ -70,7 +70,7 @@ def test_spoofed_forwarded_for_does_not_get_round_the_limit(client, tight_limits
 
 def test_forwarded_for_counts_only_behind_a_configured_proxy(database_url):
     from app import create_app
-    from app.extensions import client_key
+    from app.rate_limits import client_key
 
     seen = []
     for trusted in (1, 0):
@@ -83,7 +83,7 @@ def test_forwarded_for_counts_only_behind_a_configured_proxy(database_url):
 
 
 def test_ipv6_clients_are_limited_by_their_64(app):
-    from app.extensions import client_key
+    from app.rate_limits import client_key
 
     keys = set()
     for address in ["2001:db8:1:2::1", "2001:db8:1:2::abcd:1", "2001:db8:1:2:ffff:ffff:ffff:ffff"]:

@@ -23,7 +23,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.extensions import client_key, db, keys, login_manager
+from app.extensions import db, keys, login_manager
+from app.rate_limits import client_key
 from app.models import Organisation, Organiser, Sector, utcnow
 from app.organiser import bp
 from app.organiser.forms import (

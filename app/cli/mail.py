@@ -1,0 +1,42 @@
+"""`flask mail worker`: delivers the outbox."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+from flask import current_app
+
+from app.extensions import db, keys
+
+log = logging.getLogger(__name__)
+
+
+@click.group()
+def mail() -> None:
+    """The outgoing mail queue."""
+
+
+@mail.command("worker")
+@click.option("--interval", type=float, default=2.0, help="Seconds between polls of the queue.")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+def mail_worker(interval: float, once: bool) -> None:
+    """Deliver queued mail, retrying with backoff while the server is unreachable."""
+    from app.mailer import deliver_due, transport_from_config
+
+    transport = transport_from_config(current_app.config)
+    log.info("mail worker started (%s)", type(transport).__name__)
+    while True:
+        try:
+            report = deliver_due(db.session, keys(), transport)
+            if report.sent or report.retried or report.failed:
+                log.info("mail: sent=%s retried=%s failed=%s", report.sent, report.retried, report.failed)
+        except Exception as error:  # a database outage must not kill the worker
+            db.session.rollback()
+            log.error("mail worker error: %s", type(error).__name__)
+        finally:
+            db.session.remove()
+        if once:
+            return
+        time.sleep(interval)

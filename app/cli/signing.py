@@ -1,0 +1,35 @@
+"""`flask signing pause|resume|status`: the site-wide pause switch."""
+
+from __future__ import annotations
+
+import click
+
+from app.extensions import db
+
+
+@click.group()
+def signing() -> None:
+    """Pause or resume signing site-wide (counts keep working)."""
+
+
+@signing.command("pause")
+def signing_pause() -> None:
+    from app.services.settings import set_signing_paused
+
+    set_signing_paused(db.session, True)
+    click.echo("Signing is paused: forms show a notice and accept nothing.")
+
+
+@signing.command("resume")
+def signing_resume() -> None:
+    from app.services.settings import set_signing_paused
+
+    set_signing_paused(db.session, False)
+    click.echo("Signing has resumed.")
+
+
+@signing.command("status")
+def signing_status() -> None:
+    from app.services.settings import signing_paused
+
+    click.echo("paused" if signing_paused(db.session) else "open")
