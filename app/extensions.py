@@ -7,7 +7,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.rate_limits import limiter  # defined beside its key function, client_key
+from app.rate_limits import limiter  # noqa: F401  (defined beside its key function, client_key)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -24,7 +24,6 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db, keys, login_manager
-from app.rate_limits import client_key
 from app.models import Organisation, Organiser, Sector, utcnow
 from app.organiser import bp
 from app.organiser.forms import (
@@ -40,7 +39,7 @@ from app.organiser.forms import (
     ResetRequestForm,
     SearchForm,
 )
-from app.rate_limits import over_limit
+from app.rate_limits import client_key, over_limit
 from app.services import audit, moderation, organisers, tokens
 from app.services.counts import UnknownFilter
 from app.services.dashboard import dashboard as dashboard_figures
