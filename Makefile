@@ -4,12 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install migrate seed worker lint bench clean
+.PHONY: run test install migrate seed worker lint format lock bench clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $(BIN)/activate
 
 install: $(BIN)/activate
@@ -38,8 +37,23 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_signup.py $(BENCH_ARGS)
 
+LINT_PATHS := app tests bench migrations/env.py config.py wsgi.py
+
+## lint: what CI checks before the tests (ruff's lint rules and its formatting)
 lint: install
-	$(BIN)/ruff check app tests config.py wsgi.py bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+format: install
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+## lock: regenerate the fully pinned, hashed requirements.txt from requirements.in
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools==7.6.2
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-lock .pytest_cache

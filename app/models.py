@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Enum,
@@ -223,6 +224,8 @@ class Organiser(db.Model):
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(Tz)
     disabled_at: Mapped[datetime | None] = mapped_column(Tz)
+    # The TOTP time step (unix time // 30) of the last code accepted: each code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -249,6 +252,20 @@ class Organiser(db.Model):
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="organiser_has_union"),
     )
+
+
+class OrganiserSession(db.Model):
+    """One signed-in browser. The cookie holds a random token; only its SHA-256 is stored here,
+    so signing out, disabling the account or reaching the time limits ends it on the server."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organiser.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Tz)
+
+    organiser: Mapped[Organiser] = relationship()
 
 
 class AuditEvent(db.Model):
