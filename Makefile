@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+# wsgi.py defaults to production; the README's commands ask for development explicitly.
+export APP_ENV ?= development
 
 .PHONY: run test install migrate seed worker lint format lock bench clean
 

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -148,6 +149,8 @@ class ProductionConfig(Config):
         "MAIL_SERVER",
     )
 
+    MIN_SECRET_BYTES = 32
+
     def __init__(self) -> None:
         missing = [name for name in self.REQUIRED if not os.environ.get(name)]
         if missing:
@@ -156,6 +159,29 @@ class ProductionConfig(Config):
                 + ", ".join(missing)
                 + ". Set these environment variables (see README: Configuration)."
             )
+        problems = [
+            f"{name} must be at least {self.MIN_SECRET_BYTES} bytes (e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+            for name in ("SECRET_KEY", "BLIND_INDEX_KEY")
+            if len(os.environ[name].encode()) < self.MIN_SECRET_BYTES
+        ]
+        if not _valid_fernet_keys(os.environ["ENCRYPTION_KEY"]):
+            problems.append(
+                "ENCRYPTION_KEY must be a Fernet key, or comma-separated Fernet keys "
+                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        if problems:
+            raise RuntimeError("Production configuration is too weak: " + "; ".join(problems) + ".")
+        # Refuse requests for any other host, so nothing can be tricked into using it.
+        extra = [host.strip() for host in os.environ.get("EXTRA_TRUSTED_HOSTS", "").split(",") if host.strip()]
+        self.TRUSTED_HOSTS = [urlsplit(os.environ["SITE_URL"]).hostname or "", *extra]
+
+
+def _valid_fernet_keys(value: str) -> bool:
+    try:
+        return all(Fernet(key.strip()) for key in value.split(","))
+    except ValueError:
+        return False
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -35,7 +35,8 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     security.register(app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # Only the headers the README's proxy set-up sends; the host always comes from SITE_URL.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
     return app
 
 

@@ -21,8 +21,11 @@ def render_markdown(text: str | None) -> Markup:
     """Markdown from our own content files (trusted, but raw HTML is still escaped)."""
     if not text:
         return Markup("")
-    html = markdown_lib.markdown(text, extensions=["tables"], output_format="html")
-    return Markup(html)
+    md = markdown_lib.Markdown(extensions=["tables"], output_format="html")
+    # Without these two, Markdown passes raw HTML through untouched; now it comes out as text.
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return Markup(md.convert(text))
 
 
 @cache

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def client_key() -> str:
-    """The client's address for rate limits: IPv4 as is, IPv6 by its /64 (one subscriber's block).
+    """The client's address for rate limits: IPv4 as is (also when IPv4-mapped), IPv6 by its /64.
 
     request.remote_addr is the real client only behind TRUSTED_PROXIES (ProxyFix); a
     spoofed X-Forwarded-For is otherwise ignored.
@@ -23,6 +23,8 @@ def client_key() -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return address
+    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:a.b.c.d is that IPv4 client, not a /64
+        return str(ip.ipv4_mapped)
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)

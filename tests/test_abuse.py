@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db, limiter
 from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus
 from app.services.signing import HoldReason
+from tests.forms import csrf_token
 
 REDIS_URL = os.environ.get("RATELIMIT_TEST_REDIS_URL")
 
@@ -48,8 +49,6 @@ def test_over_the_limit_sign_ups_are_held_silently(client, sign_via_form, tight_
 def test_limit_is_per_client_address(client, sign_via_form, tight_limits):
     for i in range(3):
         page = client.get("/sign/education")
-        from tests.conftest import csrf_token
-
         client.post("/sign/education", environ_base={"REMOTE_ADDR": "198.51.100.1"},
                     data={"name": "A", "email": f"a{i}@example.com", "csrf_token": csrf_token(page.text)})
     page = client.get("/sign/education")
@@ -59,8 +58,6 @@ def test_limit_is_per_client_address(client, sign_via_form, tight_limits):
 
 
 def test_spoofed_forwarded_for_does_not_get_round_the_limit(client, tight_limits):
-    from tests.conftest import csrf_token
-
     for i in range(5):
         page = client.get("/sign/education")
         client.post("/sign/education", headers={"X-Forwarded-For": f"203.0.113.{i}"},
@@ -122,8 +119,6 @@ def test_a_suspicious_resubmission_changes_nothing(sign_via_form, mailbox):
 
 
 def test_pause_switch_stops_signing_but_not_counts(client, runner, sign_via_form):
-    from tests.conftest import csrf_token
-
     token = csrf_token(client.get("/sign/education").text)  # a form opened before the pause
     assert "paused" in runner.invoke(args=["signing", "pause"]).output
     page = client.get("/sign/education")
@@ -154,7 +149,6 @@ def test_limits_are_shared_through_redis(database_url, tmp_path):
     import redis
 
     from app import create_app
-    from tests.conftest import csrf_token
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     settings = dict(SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_STORAGE_URI=REDIS_URL,
@@ -179,3 +173,13 @@ def test_limits_are_shared_through_redis(database_url, tmp_path):
             assert redis.Redis.from_url(REDIS_URL).keys("*")
     finally:
         redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_ipv4_mapped_ipv6_clients_are_limited_by_their_ipv4_address(app):
+    from app.rate_limits import client_key
+
+    seen = []
+    for address in ["::ffff:198.51.100.7", "::ffff:203.0.113.9", "198.51.100.7"]:
+        with app.test_request_context("/", environ_base={"REMOTE_ADDR": address}):
+            seen.append(client_key())
+    assert seen == ["198.51.100.7", "203.0.113.9", "198.51.100.7"]

@@ -6,6 +6,7 @@ import csv
 import enum
 import io
 import json
+import unicodedata
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -57,8 +58,9 @@ CSV_HEADER = (
     "confirmed_at_utc",
     "wording_version",
 )
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV injection"),
+# and some spreadsheets fold the full-width forms (＝＋－＠) into them.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class ExportFormat(enum.StrEnum):
@@ -222,7 +224,15 @@ def _safe_cell(value: str | None) -> str:
     """The value as a spreadsheet shows it as text: formula-like cells get a leading apostrophe."""
     if not value:
         return ""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return "'" + value if _formula_like(value) else value
+
+
+def _formula_like(value: str) -> bool:
+    """True if the cell starts like a formula, also behind invisible format characters (Cf, e.g. U+200B)."""
+    start = 0
+    while start < len(value) and unicodedata.category(value[start]) == "Cf":
+        start += 1
+    return value.startswith(_FORMULA_STARTS, start)
 
 
 def csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
