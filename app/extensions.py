@@ -34,7 +34,6 @@ login_manager.login_message = "Sign in to see that page."
 login_manager.session_protection = None
 
 
-
 def keys():
     """The Keys object create_app built (encryption, blind index, token signing)."""
     from flask import current_app

@@ -210,8 +210,13 @@ class Organiser(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[OrganiserRole] = mapped_column(
-        Enum(OrganiserRole, name="organiser_role", native_enum=False, length=16,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            OrganiserRole,
+            name="organiser_role",
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     password_hash: Mapped[str | None] = mapped_column(String(255))

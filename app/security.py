@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import functools
+from collections.abc import Callable
+
+from flask import Flask, Response, make_response, request
 from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
@@ -41,7 +44,17 @@ def register(app: Flask) -> None:
         return response
 
 
-def no_store(response: Response) -> Response:
+def no_store(view: Callable) -> Callable:
+    """View decorator for pages with forms or secret links: whatever the view returns gets mark_no_store."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        return mark_no_store(make_response(view(*args, **kwargs)))
+
+    return wrapped
+
+
+def mark_no_store(response: Response) -> Response:
     """For pages with forms or secret links: never cached, never sent on as a referrer."""
     response.headers["Cache-Control"] = "no-store"
     if request.view_args and "token" in request.view_args:

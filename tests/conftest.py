@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from email import message_from_bytes, policy
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,15 @@ from sqlalchemy import create_engine, text
 
 from app import content_loader, create_app
 from app.extensions import Base, db
-from app.mailer import deliver_due, transport_from_config
+from app.mail_render import build_message
+from app.models import Signature, SignatureStatus
+from app.services import tokens
+from app.services.mail_delivery import RetryPolicy, deliver_due
+from app.services.mail_transport import transport_from_config
+from app.services.normalise import canonical_email
 from app.services.seed import seed_reference_data
-from app.services.signing import SignUp, sign_pledge
+from app.services.signing import HoldReason, SignOutcome, SignUp, confirm_signature, sign_pledge
+from tests.forms import csrf_token
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -124,7 +131,7 @@ def org_id(app):
 def make_signup(app, keys, sector_id):
     """Sign through the service, as the form would; returns the outcome."""
 
-    def make(email="ada@example.com", name="Ada Lovelace", sector="education", **fields):
+    def make(email="ada@example.com", name="Ada Lovelace", sector="education", hold_reason=None, **fields):
         signup = SignUp(
             name=name,
             email=email,
@@ -132,25 +139,71 @@ def make_signup(app, keys, sector_id):
             wording_version=content_loader.pledge()["version"],
             **fields,
         )
-        return sign_pledge(db.session, keys, signup, app.config["MAIL_MAX_PER_SIGNATURE"])
+        return sign_pledge(db.session, keys, signup, app.config["MAIL_MAX_PER_SIGNATURE"], hold_reason)
 
     return make
 
 
 @pytest.fixture
-def confirm_all(keys):
+def make_signature(make_signup, keys, org_id, confirm):
+    """Sign through the service and return the new signature: pending as signed, confirmed as
+    its owner would confirm it, or held as a honeypot catch."""
+
+    def make(
+        email="ada@example.com",
+        name="Ada Lovelace",
+        sector="education",
+        union=None,
+        *,
+        updates=False,
+        share_union=False,
+        source=None,
+        postcode=None,
+        status=SignatureStatus.PENDING,
+    ) -> Signature:
+        if status not in (SignatureStatus.PENDING, SignatureStatus.CONFIRMED, SignatureStatus.HELD):
+            raise ValueError(f"signing cannot leave a signature {status}")
+        held = status is SignatureStatus.HELD
+        outcome = make_signup(
+            email=email,
+            name=name,
+            sector=sector,
+            organisation_id=org_id(union) if union else None,
+            consent_updates=updates,
+            consent_share_union=share_union,
+            source=source,
+            postcode_outward=postcode,
+            hold_reason=HoldReason.HONEYPOT if held else None,
+        )
+        assert outcome is (SignOutcome.HELD if held else SignOutcome.CREATED), outcome
+        key = keys.cipher.blind_index(canonical_email(email))
+        signature = db.session.execute(db.select(Signature).where(Signature.email_key == key)).scalar_one()
+        return confirm(signature) if status is SignatureStatus.CONFIRMED else signature
+
+    return make
+
+
+@pytest.fixture
+def confirm_token(keys):
+    """The token in a signature's confirmation link, as its email carries it."""
+    return lambda signature: tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
+
+
+@pytest.fixture
+def confirm(keys, confirm_token):
+    """Confirm a signature through the service, as its owner pressing the button would; returns it."""
+    return lambda signature: confirm_signature(db.session, keys, confirm_token(signature), 3600)
+
+
+@pytest.fixture
+def confirm_all(confirm):
     """Confirm every signature in the database, as their owners pressing the button would."""
 
-    def confirm():
-        from app.models import Signature
-        from app.services import tokens
-        from app.services.signing import confirm_signature
-
+    def confirm_every():
         for signature in db.session.execute(db.select(Signature)).scalars().all():
-            token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-            confirm_signature(db.session, keys, token, 3600)
+            confirm(signature)
 
-    return confirm
+    return confirm_every
 
 
 @pytest.fixture
@@ -161,7 +214,12 @@ def mailbox(app):
         directory = Path(app.config["MAIL_SINK_DIR"])
 
         def deliver(self):
-            return deliver_due(db.session, app.extensions["care_keys"], transport_from_config(app.config))
+            return deliver_due(
+                db.session,
+                partial(build_message, keys=app.extensions["care_keys"]),
+                transport_from_config(app.config),
+                RetryPolicy.from_config(app.config),
+            )
 
         def messages(self):
             self.deliver()
@@ -178,12 +236,6 @@ def mailbox(app):
             return match.group(1)
 
     return Mailbox()
-
-
-def csrf_token(html: str) -> str:
-    tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', html)
-    assert tag, "no CSRF token in the page"
-    return re.search(r'value="([^"]+)"', tag.group(0)).group(1)
 
 
 @pytest.fixture

@@ -49,19 +49,28 @@ def test_over_the_limit_sign_ups_are_held_silently(client, sign_via_form, tight_
 def test_limit_is_per_client_address(client, sign_via_form, tight_limits):
     for i in range(3):
         page = client.get("/sign/education")
-        client.post("/sign/education", environ_base={"REMOTE_ADDR": "198.51.100.1"},
-                    data={"name": "A", "email": f"a{i}@example.com", "csrf_token": csrf_token(page.text)})
+        client.post(
+            "/sign/education",
+            environ_base={"REMOTE_ADDR": "198.51.100.1"},
+            data={"name": "A", "email": f"a{i}@example.com", "csrf_token": csrf_token(page.text)},
+        )
     page = client.get("/sign/education")
-    client.post("/sign/education", environ_base={"REMOTE_ADDR": "198.51.100.2"},
-                data={"name": "B", "email": "b@example.com", "csrf_token": csrf_token(page.text)})
+    client.post(
+        "/sign/education",
+        environ_base={"REMOTE_ADDR": "198.51.100.2"},
+        data={"name": "B", "email": "b@example.com", "csrf_token": csrf_token(page.text)},
+    )
     assert [s for s, _ in statuses()] == [SignatureStatus.PENDING] * 4
 
 
 def test_spoofed_forwarded_for_does_not_get_round_the_limit(client, tight_limits):
     for i in range(5):
         page = client.get("/sign/education")
-        client.post("/sign/education", headers={"X-Forwarded-For": f"203.0.113.{i}"},
-                    data={"name": "A", "email": f"x{i}@example.com", "csrf_token": csrf_token(page.text)})
+        client.post(
+            "/sign/education",
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            data={"name": "A", "email": f"x{i}@example.com", "csrf_token": csrf_token(page.text)},
+        )
     assert [s for s, _ in statuses()].count(SignatureStatus.HELD) == 2
 
 
@@ -151,8 +160,12 @@ def test_limits_are_shared_through_redis(database_url, tmp_path):
     from app import create_app
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    settings = dict(SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_STORAGE_URI=REDIS_URL,
-                    RATELIMIT_SIGN="3 per minute", MAIL_SINK_DIR=str(tmp_path))
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_SIGN="3 per minute",
+        MAIL_SINK_DIR=str(tmp_path),
+    )
     apps = [create_app("testing", **settings), create_app("testing", **settings)]
     from app import content_loader
     from app.services.seed import seed_reference_data
@@ -165,8 +178,11 @@ def test_limits_are_shared_through_redis(database_url, tmp_path):
             with app.app_context():
                 client = app.test_client()
                 page = client.get("/sign/education")
-                client.post("/sign/education", environ_base={"REMOTE_ADDR": "192.0.2.9"},
-                            data={"name": "A", "email": f"r{i}@example.com", "csrf_token": csrf_token(page.text)})
+                client.post(
+                    "/sign/education",
+                    environ_base={"REMOTE_ADDR": "192.0.2.9"},
+                    data={"name": "A", "email": f"r{i}@example.com", "csrf_token": csrf_token(page.text)},
+                )
         with apps[0].app_context():
             held = db.session.execute(select(Signature.status)).scalars().all()
             assert held.count(SignatureStatus.HELD) == 3 and held.count(SignatureStatus.PENDING) == 3

@@ -1,6 +1,5 @@
 """The whole journey in headless Chromium, and axe-core accessibility checks."""
 
-
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -92,25 +91,20 @@ def test_pages_have_no_serious_accessibility_violations(browser, live, mailbox, 
     assert {path: found for path, found in failures.items() if found} == {}
 
 
-def test_organiser_signs_in_views_dashboard_and_downloads_an_export(browser, live, app, keys, make_signup, tmp_path):
+def test_organiser_signs_in_views_dashboard_and_downloads_an_export(browser, live, app, keys, make_signature, tmp_path):
     import pyotp
     from playwright.sync_api import expect
-    from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Signature
-    from app.services import organisers, tokens
-    from app.services.signing import confirm_signature
+    from app.models import SignatureStatus
+    from app.services import organisers
 
-    make_signup(email="exported@example.com", name="Exported Person")
-    signature = db.session.execute(select(Signature)).scalar_one()
-    confirm_signature(
-        db.session, keys, tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce), 60
-    )
+    make_signature(email="exported@example.com", name="Exported Person", status=SignatureStatus.CONFIRMED)
     account = organisers.create_organiser(db.session, "staff@example.org", "admin")
     password = "a long enough passphrase"
-    organisers.set_password(db.session, keys, organisers.password_link_token(keys, account), password,
-                            max_age_seconds=60, min_length=12)
+    organisers.set_password(
+        db.session, keys, organisers.password_link_token(keys, account), password, max_age_seconds=60, min_length=12
+    )
     secret = organisers.begin_totp_setup(db.session, keys, account)
     account.totp_enabled = True
     db.session.commit()

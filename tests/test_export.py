@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Organiser, OrganiserRole, Signature, SignatureStatus
-from app.services import audit, export, tokens
+from app.services import audit, export
 from app.services.export import (
     CSV_HEADER,
     ExportFilters,
@@ -25,7 +25,6 @@ from app.services.export import (
     UnknownFilter,
     stream_export,
 )
-from app.services.signing import confirm_signature
 
 BOM = b"\xef\xbb\xbf"
 EVERYTHING = ExportScope.everything()
@@ -158,14 +157,10 @@ def test_csv_row_holds_what_organisers_need(add):
     ]
 
 
-def test_signature_made_through_the_signing_service_exports(make_signup, keys, org_id):
-    make_signup(
-        name="Grace Hopper", email=" Grace@Example.COM ", organisation_id=org_id("neu"), consent_share_union=True
-    )
-    signature = db.session.execute(select(Signature)).scalar_one()
+def test_signature_made_through_the_signing_service_exports(make_signature, confirm, org_id):
+    signature = make_signature(name="Grace Hopper", email=" Grace@Example.COM ", union="neu", share_union=True)
     assert exported_emails() == []  # pending until confirmed
-    confirm_signature(db.session, keys, tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id,
-                                                          signature.token_nonce), 3600)  # fmt: skip
+    confirm(signature)
     [row] = csv_rows(run_export(scope=ExportScope(org_id("neu"))))
     assert (row["name"], row["sector"], row["union"], row["consent_updates"]) == (
         "Grace Hopper",

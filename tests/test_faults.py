@@ -5,7 +5,6 @@ running server, and two app servers sharing one database under a burst of duplic
 from __future__ import annotations
 
 import json
-import re
 import socket
 import threading
 import time
@@ -18,8 +17,8 @@ from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.models import OutboxMessage, Signature
-from app.services import tokens
 from app.services.normalise import canonical_email
+from tests.forms import csrf_token
 from tests.live_server import free_port, gunicorn_server
 
 PAGES = ["/", "/sign/education", "/unions/neu", "/recommendations", "/api/v1/counts"]
@@ -112,12 +111,6 @@ def _close(sock: socket.socket) -> None:
 def require_postgresql(backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("fault tests run against PostgreSQL only (set TEST_DATABASE_URL); SQLite has no server to lose")
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 def form_session(base: str, path: str = "/sign/education") -> tuple[requests.Session, str]:
@@ -216,7 +209,7 @@ def test_database_outage_gives_503s_and_the_same_server_recovers(app, proxied_da
     assert signatures_for(app, "recovered@example.com") == 1
 
 
-def test_two_app_servers_share_one_database_consistently(app, backend):
+def test_two_app_servers_share_one_database_consistently(app, backend, confirm_token):
     require_postgresql(backend)
     clients = 32
     # Rate limits are per process and per address; every request here comes from 127.0.0.1.
@@ -251,9 +244,7 @@ def test_two_app_servers_share_one_database_consistently(app, backend):
         assert queued == app.config["MAIL_MAX_PER_SIGNATURE"]
 
         # Confirm on the first server, through the page's button ...
-        link = tokens.make_token(
-            app.extensions["care_keys"].token_key, tokens.CONFIRM, signature.id, signature.token_nonce
-        )
+        link = confirm_token(signature)
         session, token = form_session(first, f"/confirm/{link}")
         confirmed = session.post(f"{first}/confirm/{link}", data={"csrf_token": token}, allow_redirects=False)
         assert confirmed.status_code == 303

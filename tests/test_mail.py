@@ -5,6 +5,7 @@ import socket
 import time
 from datetime import timedelta
 from email import message_from_bytes, policy
+from functools import partial
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,8 +13,10 @@ from aiosmtpd.handlers import Message
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.mailer import SmtpTransport, deliver_due
+from app.mail_render import build_message
 from app.models import OutboxMessage, utcnow
+from app.services.mail_delivery import RetryPolicy, deliver_due
+from app.services.mail_transport import SmtpSettings, SmtpTransport
 
 
 class Collector(Message):
@@ -50,7 +53,12 @@ def start_server(port, handler):
 
 
 def deliver(app):
-    return deliver_due(db.session, app.extensions["care_keys"], SmtpTransport(app.config))
+    return deliver_due(
+        db.session,
+        partial(build_message, keys=app.extensions["care_keys"]),
+        SmtpTransport(SmtpSettings.from_config(app.config)),
+        RetryPolicy.from_config(app.config),
+    )
 
 
 def test_confirmation_email_reaches_a_real_smtp_server(smtp_app, make_signup):

@@ -16,13 +16,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select
 
 from app.api.openapi import DOCUMENT
-from app.extensions import db
-from app.models import Signature
-from app.services import tokens
-from app.services.signing import confirm_signature
+from app.models import SignatureStatus
 
 CHECKS = [
     not_a_server_error,
@@ -34,14 +30,11 @@ CHECKS = [
 
 
 @pytest.fixture
-def confirmed_signatures(app, make_signup, keys, org_id):
+def confirmed_signatures(app, make_signature):
     """A few confirmed signatures, so counts are non-zero and updated_at is a timestamp."""
-    make_signup(email="a@example.com", organisation_id=org_id("neu"))
-    make_signup(email="b@example.com", sector="health", organisation_id=org_id("unison"))
-    make_signup(email="c@example.com", sector="public")
-    for signature in db.session.execute(select(Signature)).scalars().all():
-        token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-        confirm_signature(db.session, keys, token, 3600)
+    make_signature(email="a@example.com", union="neu", status=SignatureStatus.CONFIRMED)
+    make_signature(email="b@example.com", sector="health", union="unison", status=SignatureStatus.CONFIRMED)
+    make_signature(email="c@example.com", sector="public", status=SignatureStatus.CONFIRMED)
 
 
 @pytest.fixture

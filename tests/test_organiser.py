@@ -11,9 +11,8 @@ from sqlalchemy import select, text, update
 
 from app.extensions import db
 from app.models import AuditEvent, Organiser, OutboxMessage, Signature, SignatureStatus, utcnow
-from app.services import organisers, tokens
-from app.services.signing import confirm_signature
-from tests.conftest import csrf_token
+from app.services import organisers
+from tests.forms import csrf_token
 
 PASSWORD = "correct horse battery staple"
 
@@ -61,24 +60,16 @@ def sign_in(client, keys):
 
 
 @pytest.fixture
-def signers(make_signup, keys, org_id):
+def signers(make_signature):
     """NEU consenting, NEU not consenting, UNISON consenting, no union; all confirmed; plus one pending."""
-    make_signup(email="neu.yes@example.com", name="Nia Yes", organisation_id=org_id("neu"), consent_share_union=True)
-    make_signup(email="neu.no@example.com", name="Ned No", organisation_id=org_id("neu"))
-    make_signup(
-        email="unison@example.com",
-        name="Una Son",
-        sector="health",
-        organisation_id=org_id("unison"),
-        consent_share_union=True,
+    confirmed = SignatureStatus.CONFIRMED
+    make_signature(email="neu.yes@example.com", name="Nia Yes", union="neu", share_union=True, status=confirmed)
+    make_signature(email="neu.no@example.com", name="Ned No", union="neu", status=confirmed)
+    make_signature(
+        email="unison@example.com", name="Una Son", sector="health", union="unison", share_union=True, status=confirmed
     )
-    make_signup(email="none@example.com", name="Nora None", sector="public", source="leaflet")
-    for signature in db.session.execute(select(Signature)).scalars().all():
-        token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
-        confirm_signature(db.session, keys, token, 3600)
-    make_signup(
-        email="pending@example.com", name="Pat Pending", organisation_id=org_id("neu"), consent_share_union=True
-    )
+    make_signature(email="none@example.com", name="Nora None", sector="public", source="leaflet", status=confirmed)
+    make_signature(email="pending@example.com", name="Pat Pending", union="neu", share_union=True)
 
 
 def actions():

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Signature
-from tests.conftest import csrf_token
+from tests.forms import csrf_token
 
 SECTORS = ["education", "health", "policing", "local-services", "public"]
 

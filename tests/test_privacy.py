@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.conftest import csrf_token
+from tests.forms import csrf_token
 
 NAME = "Zebedee Quixotic-Marchbanks"
 EMAIL = "zebedee.quixotic@example.org"

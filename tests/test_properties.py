@@ -23,6 +23,7 @@ from app.services.normalise import (
     normalise_email,
     normalise_postcode,
 )
+from tests.forms import csrf_token
 
 SECTORS = ["education", "health", "policing", "local-services", "public"]
 UNIONS = ["neu", "unison", "rcn", "bma", "nasuwt", "naht", "ucu", "unite", "gmb", "pcs", "other"]
@@ -151,9 +152,9 @@ query_pairs = st.lists(
 # ---- helpers for the form tests
 
 
-def form_body(form: dict, csrf_token: str) -> bytes:
+def form_body(form: dict, token: str) -> bytes:
     """URL-encode like a browser, but keep bytes and repeated fields as given."""
-    pairs = [("csrf_token", csrf_token)]
+    pairs = [("csrf_token", token)]
     for field, value in form.items():
         if value is None:
             continue
@@ -191,12 +192,6 @@ def not_found(slug: str, org: str | None = None) -> set[int]:
     return statuses
 
 
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
 def signature_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Signature))
 
@@ -231,7 +226,7 @@ def check_sign_up(app, form: dict, spoiled: set[str], slug: str, pairs: list[tup
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = next(CLIENT_ADDRESSES)  # per-address limits stay out of the way
     # The token comes from a real form page; the session cookie ties it to this client.
-    token = csrf_from(client.get("/sign/education").text)
+    token = csrf_token(client.get("/sign/education").text)
     body = form_body(form, token)
     before = signature_count()
 
@@ -274,7 +269,7 @@ def check_sign_up(app, form: dict, spoiled: set[str], slug: str, pairs: list[tup
 @pytest.mark.parametrize("blank", [" ", "   ", "\t", "\u3000"])
 def test_a_blank_postcode_counts_as_no_postcode(app, blank):
     client = app.test_client()
-    token = csrf_from(client.get("/sign/education").text)
+    token = csrf_token(client.get("/sign/education").text)
     response = client.post(
         "/sign/education", data={"name": "Ada", "email": "ada@example.com", "postcode": blank, "csrf_token": token}
     )

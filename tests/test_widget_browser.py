@@ -102,7 +102,8 @@ def screenshot(page, path: Path) -> None:
     """The whole page. Chromium leaves iframes blank in full_page shots, so grow the viewport instead."""
     height = page.evaluate("document.documentElement.scrollHeight")
     page.set_viewport_size({"width": 1280, "height": min(height, 4000)})
-    page.wait_for_timeout(500)
+    for frame in page.frames:  # each frame has drawn a frame at the new size
+        frame.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.screenshot(path=str(path))
 
 
@@ -110,12 +111,28 @@ def csp_violations(seen: dict) -> list[str]:
     return [m for m in seen["console"] if "Content Security Policy" in m or "Refused to" in m]
 
 
+def counts_request(page):
+    """Is this request for the counts API, made by the host page itself (not its iframes)?"""
+    return lambda request: "/api/v1/counts" in request.url and request.frame == page.main_frame
+
+
 def count_requests(seen: dict, page, narrowed: bool | None = None) -> int:
     """Requests for the counts API made by the host page itself (not its iframes)."""
-    calls = [r for r in seen["requests"] if "/api/v1/counts" in r.url and r.frame == page.main_frame]
+    calls = [r for r in seen["requests"] if counts_request(page)(r)]
     if narrowed is not None:
         calls = [r for r in calls if ("?" in r.url) == narrowed]
     return len(calls)
+
+
+def wait_for_count_requests(seen: dict, page, at_least: int, narrowed: bool | None = None) -> None:
+    """Block until count_requests() reaches at_least, one counts request at a time."""
+    while count_requests(seen, page, narrowed) < at_least:
+        page.wait_for_event("request", counts_request(page), timeout=15_000)
+
+
+# The cards' shared poller (widget.js) marks a feed busy from its fetch until the card has drawn
+# the answer or given up on it.
+POLLS_SETTLED = "() => Object.values(window.__careDontShare.feeds).every((feed) => !feed.busy)"
 
 
 def test_cards_on_a_hostile_host_page(browser, live, host, signed, mailbox, artifacts):
@@ -157,7 +174,7 @@ def test_cards_on_a_hostile_host_page(browser, live, host, signed, mailbox, arti
     assert host_link.evaluate("e => getComputedStyle(e).fontSize") == "40px"
 
     # Several cards share one request: two cards read the unnarrowed counts, one the narrowed.
-    page.wait_for_timeout(3500)
+    wait_for_count_requests(seen, page, at_least=4, narrowed=True)  # the first load and three polls
     shared, narrowed = count_requests(seen, page, narrowed=False), count_requests(seen, page, narrowed=True)
     assert narrowed >= 3 and shared <= narrowed + 1, (shared, narrowed)
     polls = [r for r in seen["requests"] if "/api/v1/counts" in r.url and r.frame == page.main_frame]
@@ -225,6 +242,7 @@ def test_cards_pause_while_hidden_and_fail_quietly(browser, live, host, signed):
     from playwright.sync_api import expect
 
     context = browser.new_context()
+    context.clock.install()  # the cards' poll timer (every second here) fires only as the test moves the clock
     page = context.new_page()
     seen = watch(page)
     page.goto(f"{host}/index.html")
@@ -238,33 +256,38 @@ def test_cards_pause_while_hidden_and_fail_quietly(browser, live, host, signed):
             document.dispatchEvent(new Event("visibilitychange"));
         }"""
     )
-    page.wait_for_timeout(300)
     before = count_requests(seen, page)
-    page.wait_for_timeout(3000)
+    page.clock.run_for(3000)
     assert count_requests(seen, page) == before
-    page.evaluate(
-        """() => {
-            Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
-            document.dispatchEvent(new Event("visibilitychange"));
-        }"""
-    )
-    page.wait_for_timeout(500)
+    with page.expect_request(counts_request(page)):
+        page.evaluate(
+            """() => {
+                Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+                document.dispatchEvent(new Event("visibilitychange"));
+            }"""
+        )
     assert count_requests(seen, page) > before
 
     # The API goes away: the card keeps its last number.
+    page.wait_for_function(POLLS_SETTLED)
     page.route("**/api/v1/counts*", lambda route: route.abort())
-    page.wait_for_timeout(2500)
+    with page.expect_event("requestfailed", counts_request(page)):
+        page.clock.run_for(1000)
+    page.wait_for_function(POLLS_SETTLED)
     expect(card.locator(".cds-n")).to_have_text("3")
     expect(card.locator(".cds-sign")).to_be_visible()
 
     # Unreachable from the start: just the link, and no error shown.
     fresh = context.new_page()
     fresh.route("**/api/v1/counts*", lambda route: route.abort())
-    fresh.goto(f"{host}/index.html")
+    with fresh.expect_event("requestfailed", counts_request(fresh)):
+        fresh.goto(f"{host}/index.html")
     lonely = fresh.locator("#by-union")
     expect(lonely.locator(".cds-sign")).to_be_visible()
     assert lonely.locator(".cds-sign").get_attribute("href") == f"{live}/sign/education?org=neu&source=widget"
-    fresh.wait_for_timeout(1500)
+    with fresh.expect_event("requestfailed", counts_request(fresh)):
+        fresh.clock.run_for(1000)  # a poll fails too
+    fresh.wait_for_function(POLLS_SETTLED)
     expect(lonely.locator(".cds-count")).to_be_hidden()
     context.close()
 

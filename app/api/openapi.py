@@ -10,11 +10,11 @@ from pathlib import Path
 import yaml
 from flask import make_response, request
 
+from app import cache_control
 from app.api import bp
 from app.api.views import _cors
 
 DOCUMENT = Path(__file__).with_name("openapi.yaml")
-MAX_AGE_SECONDS = 3600
 
 
 @cache
@@ -32,5 +32,5 @@ def openapi_document():
     response = make_response(body)
     response.mimetype = "application/json"
     response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
+    response.headers["Cache-Control"] = cache_control.API_DOCUMENT
     return _cors(response.make_conditional(request))

@@ -8,9 +8,11 @@ import logging
 from flask import current_app, jsonify, make_response, request
 from sqlalchemy import text
 
+from app import cache_control
 from app.api import bp
 from app.errors import error_response
 from app.extensions import db, limiter
+from app.security import no_store
 from app.services.counts import UnknownFilter, get_counts
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,7 @@ def counts():
     body = json.dumps(result.as_json(), separators=(",", ":"))
     response = make_response(body)
     response.mimetype = "application/json"
-    config = current_app.config
-    response.headers["Cache-Control"] = (
-        f"public, max-age={config['COUNTS_MAX_AGE_SECONDS']}, "
-        f"stale-while-revalidate={config['COUNTS_STALE_SECONDS']}, stale-if-error=86400"
-    )
+    response.headers["Cache-Control"] = cache_control.live_count()
     response.add_etag()
     if result.updated_at:
         response.last_modified = result.updated_at
@@ -68,16 +66,12 @@ def _cors(response):
 
 
 @bp.get("/healthz")
+@no_store
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # any failure to reach the database is "unhealthy"
         db.session.rollback()
         log.error("health check: database unavailable (%s)", type(error).__name__)
-        response = jsonify(status="unhealthy", database="unavailable")
-        response.status_code = 503
-        response.headers["Retry-After"] = "30"
-    else:
-        response = jsonify(status="ok", database="ok")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return jsonify(status="unhealthy", database="unavailable"), 503, {"Retry-After": "30"}
+    return jsonify(status="ok", database="ok")

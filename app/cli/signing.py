@@ -14,17 +14,21 @@ def signing() -> None:
 
 @signing.command("pause")
 def signing_pause() -> None:
+    """Pause signing (recorded in the audit log as "cli")."""
+    from app.services.audit import CLI
     from app.services.settings import set_signing_paused
 
-    set_signing_paused(db.session, True)
+    set_signing_paused(db.session, CLI, True)
     click.echo("Signing is paused: forms show a notice and accept nothing.")
 
 
 @signing.command("resume")
 def signing_resume() -> None:
+    """Resume signing (recorded in the audit log as "cli")."""
+    from app.services.audit import CLI
     from app.services.settings import set_signing_paused
 
-    set_signing_paused(db.session, False)
+    set_signing_paused(db.session, CLI, False)
     click.echo("Signing has resumed.")
 
 

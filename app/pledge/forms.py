@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.services.normalise import InvalidInput, clean_text, normalise_email, normalise_postcode
+from app.services.signing import SOURCE_PATTERN
 
 NAME_MAX = 100
 EMAIL_MAX = 254
 POSTCODE_MAX = 10
 OTHER_UNION = "other"
-SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def _checked(normaliser, **kwargs):

@@ -14,7 +14,7 @@ from app.models import Organisation, Sector, SignatureStatus
 from app.pledge import bp
 from app.pledge.forms import ConfirmForm, ConsentsForm, SignForm, WithdrawForm
 from app.rate_limits import signing_over_limit
-from app.security import no_store
+from app.security import mark_no_store, no_store
 from app.services import tokens
 from app.services.counts import get_counts
 from app.services.normalise import clean_text, normalise_postcode
@@ -30,6 +30,7 @@ from app.services.signing import (
     update_consents,
     withdraw_signature,
 )
+from app.urls import absolute_url_for
 
 
 def _sector_or_404(slug: str) -> Sector:
@@ -56,6 +57,7 @@ def index():
 
 
 @bp.route("/sign/<sector_slug>", methods=["GET", "POST"])
+@no_store
 def sign(sector_slug: str):
     sector = _sector_or_404(sector_slug)
     preset_org = request.args.get("org")
@@ -72,20 +74,15 @@ def sign(sector_slug: str):
         return redirect(url_for(".check_email", sector_slug=sector.slug), 303)
     elif form.is_submitted():
         status = 400
-    return no_store(
-        make_response(
-            render_template(
-                "pledge/sign.html",
-                form=form,
-                sector=sector,
-                copy=content.sector(sector.slug),
-                preset_org=preset_org,
-                paused=paused,
-                counts=get_counts(db.session, sector=sector.slug),
-            ),
-            status,
-        )
-    )
+    return render_template(
+        "pledge/sign.html",
+        form=form,
+        sector=sector,
+        copy=content.sector(sector.slug),
+        preset_org=preset_org,
+        paused=paused,
+        counts=get_counts(db.session, sector=sector.slug),
+    ), status
 
 
 def _hold_reason(form: SignForm) -> HoldReason | None:
@@ -122,45 +119,47 @@ def _submit(form: SignForm, sector: Sector) -> None:
 
 
 @bp.get("/sign/<sector_slug>/check-email")
+@no_store
 def check_email(sector_slug: str):
     sector = _sector_or_404(sector_slug)
-    return no_store(make_response(render_template("pledge/check_email.html", sector=sector)))
+    return render_template("pledge/check_email.html", sector=sector)
 
 
 @bp.get("/unions/<org_slug>")
+@no_store
 def union(org_slug: str):
     org = _organisation_or_404(org_slug)
     sector = org.default_sector or db.session.execute(select(Sector).order_by(Sector.position.desc())).scalars().first()
     form = SignForm(data={"organisation": org.slug, "source": request.args.get("source", "")})
     form.set_organisations(_organisations())
-    return no_store(
-        make_response(
-            render_template(
-                "pledge/union.html",
-                org=org,
-                copy=content.organisation(org.slug) or {},
-                form=form,
-                sector=sector,
-                counts=get_counts(db.session),
-                preset_org=org.slug,
-                paused=signing_paused(db.session),
-            )
-        )
+    return render_template(
+        "pledge/union.html",
+        org=org,
+        copy=content.organisation(org.slug) or {},
+        form=form,
+        sector=sector,
+        counts=get_counts(db.session),
+        preset_org=org.slug,
+        paused=signing_paused(db.session),
     )
 
 
-def _bad_link(error: tokens.BadToken):
+@bp.errorhandler(tokens.BadToken)
+def bad_link(error: tokens.BadToken):
+    """A confirm or manage link that is malformed, forged or revoked (404), or expired (410); never stored."""
     if str(error) == "expired":
-        return error_response(
+        response = error_response(
             410,
             "This link has expired. Sign the pledge again and we will send you a new one.",
             "This link has expired",
         )
-    return error_response(
-        404,
-        "This link is not valid. Check that you copied the whole link from the email.",
-        "This link is not valid",
-    )
+    else:
+        response = error_response(
+            404,
+            "This link is not valid. Check that you copied the whole link from the email.",
+            "This link is not valid",
+        )
+    return mark_no_store(response)
 
 
 def _confirm_max_age() -> int:
@@ -168,24 +167,18 @@ def _confirm_max_age() -> int:
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@no_store
 def confirm(token: str):
     form = ConfirmForm()
-    try:
-        if form.validate_on_submit():
-            signature = confirm_signature(db.session, keys(), token, _confirm_max_age())
-            return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
-        signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
-    return no_store(
-        make_response(
-            render_template(
-                "pledge/confirm.html",
-                form=form,
-                signature=signature,
-                confirmed=signature.status == SignatureStatus.CONFIRMED,
-            )
-        )
+    if form.validate_on_submit():
+        signature = confirm_signature(db.session, keys(), token, _confirm_max_age())
+        return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
+    signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
+    return render_template(
+        "pledge/confirm.html",
+        form=form,
+        signature=signature,
+        confirmed=signature.status == SignatureStatus.CONFIRMED,
     )
 
 
@@ -196,46 +189,38 @@ def thank_you(sector_slug: str):
         "pledge/thank_you.html",
         sector=sector,
         counts=get_counts(db.session),
-        share_url=url_for(".sign", sector_slug=sector.slug, _external=True),
+        share_url=absolute_url_for("pledge.sign", sector_slug=sector.slug),
     )
 
 
 @bp.get("/manage/<token>")
+@no_store
 def manage(token: str):
-    try:
-        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
+    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
     consents = ConsentsForm(
         data={
             "consent_updates": signature.consent_updates,
             "consent_share_union": signature.consent_share_union,
         }
     )
-    return no_store(
-        make_response(
-            render_template(
-                "pledge/manage.html",
-                signature=signature,
-                consents=consents,
-                withdraw=WithdrawForm(),
-                token=token,
-                saved=request.args.get("saved") == "1",
-            )
-        )
+    return render_template(
+        "pledge/manage.html",
+        signature=signature,
+        consents=consents,
+        withdraw=WithdrawForm(),
+        token=token,
+        saved=request.args.get("saved") == "1",
     )
 
 
 @bp.get("/manage/<token>/data.json")
+@no_store
 def manage_download(token: str):
-    try:
-        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
+    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
     response = make_response(json.dumps(personal_data(keys(), signature), indent=2, ensure_ascii=False))
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = 'attachment; filename="my-care-dont-share-data.json"'
-    return no_store(response)
+    return response
 
 
 @bp.post("/manage/<token>/consents")
@@ -243,16 +228,13 @@ def manage_consents(token: str):
     form = ConsentsForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        update_consents(
-            db.session,
-            keys(),
-            token,
-            updates=form.consent_updates.data,
-            share_union=form.consent_share_union.data,
-        )
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
+    update_consents(
+        db.session,
+        keys(),
+        token,
+        updates=form.consent_updates.data,
+        share_union=form.consent_share_union.data,
+    )
     return redirect(url_for(".manage", token=token, saved=1), 303)
 
 
@@ -260,10 +242,7 @@ def manage_consents(token: str):
 def manage_withdraw(token: str):
     if not WithdrawForm().validate_on_submit():
         abort(400)
-    try:
-        withdraw_signature(db.session, keys(), token)
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
+    withdraw_signature(db.session, keys(), token)
     return redirect(url_for(".withdrawn"), 303)
 
 
@@ -274,16 +253,14 @@ def withdrawn():
 
 @bp.route("/manage/<token>/unsubscribe", methods=["GET", "POST"])
 @csrf.exempt
+@no_store
 def unsubscribe(token: str):
     """One-click unsubscribe (RFC 8058): the secret link itself authorises the POST."""
-    try:
-        signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-        if request.method == "POST":
-            update_consents(db.session, keys(), token, updates=False, share_union=signature.consent_share_union)
-            return no_store(make_response(render_template("pledge/unsubscribed.html", token=token)))
-    except tokens.BadToken as error:
-        return no_store(_bad_link(error))
-    return no_store(make_response(render_template("pledge/unsubscribe.html", token=token)))
+    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    if request.method == "POST":
+        update_consents(db.session, keys(), token, updates=False, share_union=signature.consent_share_union)
+        return render_template("pledge/unsubscribed.html", token=token)
+    return render_template("pledge/unsubscribe.html", token=token)
 
 
 @bp.get("/recommendations")

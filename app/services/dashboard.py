@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Sector, Signature, SignatureStatus, utcnow
+from app.services.days import start_of_day
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def dashboard(session: Session, organisation_id: int | None = None, days: int = 
     statuses = dict(
         session.execute(select(Signature.status, func.count()).where(*scope).group_by(Signature.status)).all()
     )
-    start = datetime.combine(utcnow().date() - timedelta(days=days - 1), time.min, tzinfo=UTC)
+    start = start_of_day(utcnow().date() - timedelta(days=days - 1))
     day = func.date(Signature.created_at)
     per_day = {
         str(d): (signed, done)

@@ -1,4 +1,4 @@
-"""Filtering by whole UTC days, as organisers' date filters do."""
+"""Whole UTC days: where each starts, and filtering by them as organisers' date filters do."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ def within_days(column, first: date | None, last: date | None) -> list[ColumnEle
     """Conditions for column falling on or after first and on or before last (inclusive, UTC)."""
     conditions = []
     if first:
-        conditions.append(column >= _start_of(first))
+        conditions.append(column >= start_of_day(first))
     if last:
-        conditions.append(column < _start_of(last + timedelta(days=1)))
+        conditions.append(column < start_of_day(last + timedelta(days=1)))
     return conditions
 
 
-def _start_of(day: date) -> datetime:
+def start_of_day(day: date) -> datetime:
+    """Midnight UTC at the start of day."""
     return datetime.combine(day, time.min, tzinfo=UTC)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from app.services.counts import Counts
+from app.services.signing import SOURCE_PATTERN
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
-SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the sign-up form's rule for ?source=
 ACCENT_PATTERN = re.compile(r"^#?([0-9A-Fa-f]{6})$")
 THEMES = ("light", "dark")
 DEFAULT_ACCENT = "5a2a82"  # the site's purple

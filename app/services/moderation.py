@@ -14,7 +14,7 @@ from app.services.counts import adjust_count
 from app.services.days import within_days
 from app.services.keys import Keys
 from app.services.normalise import InvalidInput, canonical_email
-from app.services.signing import CONFIRM_EMAIL
+from app.services.signing import CONFIRM_EMAIL, erase_signature
 
 
 class ModerationError(ValueError):
@@ -154,10 +154,7 @@ def delete(session: Session, actor: audit.Actor, signature_id: int, reason: str)
     signature = session.get(Signature, signature_id, with_for_update=True)
     if signature is None:
         raise ModerationError("No such signature.")
-    if signature.status == SignatureStatus.CONFIRMED:
-        adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
-    session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature_id))
-    session.delete(signature)
+    erase_signature(session, signature)
     audit.record(session, actor, "moderation.delete", id=signature_id, reason=reason.strip()[:200])
     session.commit()
 

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 PASSWORD_PURPOSE = "organiser-password"
 PASSWORD_RESET_EMAIL = "organiser_password_reset"
+TOTP_ISSUER = "Care Don't Share"
 
 
 @cache
@@ -137,6 +138,24 @@ def record_login(session: Session, organiser: Organiser) -> None:
     session.commit()
 
 
+def record_throttled_login(session: Session) -> None:
+    """Audit a sign-in refused by the rate limit (no account named: the email may not exist); commits."""
+    audit.record(session, audit.ANONYMOUS, "login.failed", reason="throttled")
+    session.commit()
+
+
+def record_code_failure(session: Session, organiser: Organiser) -> None:
+    """Audit a wrong or throttled two-factor code at sign-in; commits."""
+    audit.record(session, audit.Actor.of(organiser), "login.failed", account_id=organiser.id, reason="code")
+    session.commit()
+
+
+def record_logout(session: Session, organiser: Organiser) -> None:
+    """Audit an organiser signing out; commits. Ending the web session is the caller's job."""
+    audit.record(session, audit.Actor.of(organiser), "logout", account_id=organiser.id)
+    session.commit()
+
+
 def request_password_reset(session: Session, email: str) -> None:
     """Queue a reset email if the account exists; callers say the same thing either way."""
     organiser = session.execute(select(Organiser).where(Organiser.email == email.strip().lower())).scalar()
@@ -160,6 +179,14 @@ def totp_secret(keys: Keys, organiser: Organiser) -> str | None:
     if organiser.totp_secret_encrypted is None:
         return None
     return keys.cipher.decrypt(organiser.totp_secret_encrypted)
+
+
+def totp_provisioning_uri(keys: Keys, organiser: Organiser) -> str:
+    """The otpauth:// URI an authenticator app scans. Raises AccountError if setup has not begun."""
+    secret = totp_secret(keys, organiser)
+    if secret is None:
+        raise AccountError("Two-factor setup has not begun for this account.")
+    return pyotp.TOTP(secret).provisioning_uri(name=organiser.email, issuer_name=TOTP_ISSUER)
 
 
 def verify_totp(keys: Keys, organiser: Organiser, code: str) -> bool:

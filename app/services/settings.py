@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import SiteSetting, utcnow
+from app.services import audit
 
 SIGNING_PAUSED = "signing_paused"
 
@@ -15,10 +16,14 @@ def signing_paused(session: Session) -> bool:
     return value == "1"
 
 
-def set_signing_paused(session: Session, paused: bool) -> None:
-    """Pause or resume signing site-wide (counts and the API keep working); commits."""
+def set_signing_paused(session: Session, actor: audit.Actor, paused: bool) -> None:
+    """Pause or resume signing site-wide (counts and the API keep working).
+
+    Records a settings.signing_paused audit event and commits it with the switch.
+    """
     setting = session.get(SiteSetting, SIGNING_PAUSED) or SiteSetting(key=SIGNING_PAUSED)
     setting.value = "1" if paused else "0"
     setting.updated_at = utcnow()
     session.add(setting)
+    audit.record(session, actor, "settings.signing_paused", paused=paused)
     session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 CONFIRM_EMAIL = "confirm"
 ALREADY_SIGNED_EMAIL = "already_signed"
+# A ?source= code on sign-up links and embeds, saying where a signer came from.
+SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,10 @@ def is_blocked_domain(session: Session, domain: str) -> bool:
     """True if the domain, or a domain it is part of, is on the block list."""
     parts = domain.split(".")
     candidates = [".".join(parts[i:]) for i in range(len(parts) - 1)]
-    return session.execute(
-        select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)
-    ).first() is not None
+    return (
+        session.execute(select(BlockedDomain.id).where(BlockedDomain.domain.in_(candidates)).limit(1)).first()
+        is not None
+    )
 
 
 def _remind_existing(session: Session, existing, max_emails: int) -> SignOutcome:
@@ -194,12 +198,20 @@ def withdraw_signature(session: Session, keys: Keys, token: str) -> None:
     """Erase the signature (the row and its queued mail) and uncount it; raises BadToken."""
     signature = signature_for_token(session, keys, tokens.MANAGE, token)
     session.refresh(signature, with_for_update=True)  # a confirmation racing us must not be lost
+    erase_signature(session, signature)
+    session.commit()
+    log.info("signature withdrawn and erased id=%s", signature.id)
+
+
+def erase_signature(session: Session, signature: Signature) -> None:
+    """Delete the signature and its queued mail, uncounting it if it counted; the caller commits.
+
+    The caller should hold the row lock, so a confirmation racing the erasure cannot be lost.
+    """
     if signature.status == SignatureStatus.CONFIRMED:
         adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
     session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
     session.delete(signature)
-    session.commit()
-    log.info("signature withdrawn and erased id=%s", signature.id)
 
 
 def update_consents(session: Session, keys: Keys, token: str, *, updates: bool, share_union: bool) -> Signature:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from app import cache_control
 from app.services.embed import (
     OPTION_NAMES,
     SIZES,
@@ -20,14 +21,13 @@ from app.services.embed import (
     parse_slug,
     single_values,
 )
+from app.urls import absolute_url_for
 from app.widget import bp
 from app.widget.cards import UnknownTarget, card_for, site_url
 from app.widget.codes import DEFAULT_SOURCES
 from app.widget.responses import cacheable, json_error
 from app.widget.text import languages
 
-# The answer (the iframe code) does not change with the count.
-OEMBED_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400, stale-if-error=604800"
 OEMBED_PARAMETERS = ("url", "format", "maxwidth", "maxheight")
 MAX_DIMENSION = 10000
 
@@ -37,17 +37,17 @@ class NotEmbeddable(LookupError):
 
 
 def oembed_href(page_url: str) -> str:
-    return f"{site_url()}/oembed?{urlencode({'url': page_url, 'format': 'json'})}"
+    return absolute_url_for("widget.oembed", url=page_url, format="json")
 
 
 @bp.app_template_global()
 def oembed_discovery_href() -> str:
     """The oEmbed address for the sector or union page being rendered (their <head> links to it)."""
-    page = site_url() + request.path
+    values = dict(request.view_args or {})
     org = request.args.get("org") if request.endpoint == "pledge.sign" else None
     if org and SLUG_PATTERN.match(org):
-        page += "?" + urlencode({"org": org})
-    return oembed_href(page)
+        values["org"] = org
+    return oembed_href(absolute_url_for(request.endpoint, **values))
 
 
 def page_embed(url: str) -> tuple[Target, Options]:
@@ -116,7 +116,7 @@ def oembed():
         "version": "1.0",
         "type": "rich",
         "provider_name": embed.text["campaign"],
-        "provider_url": site_url() + "/",
+        "provider_url": absolute_url_for("pledge.index"),
         "title": embed.card.title,
         "html": embed.iframe_code(width, height, source=DEFAULT_SOURCES["oembed"]),
         "width": width,
@@ -126,4 +126,5 @@ def oembed():
     response = make_response(json.dumps(body, separators=(",", ":")))
     response.mimetype = "application/json"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return cacheable(response, OEMBED_CACHE_CONTROL).make_conditional(request)
+    # The answer (the iframe code) does not change with the count.
+    return cacheable(response, cache_control.UNTIL_DEPLOY).make_conditional(request)

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from flask import Response, current_app, jsonify, make_response
 
-STALE_IF_ERROR_SECONDS = 86400
 # The iframe page: only our own script, stylesheet and counts API, and any site may frame it.
 FRAME_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'{style}; img-src 'self'; connect-src 'self'; "
@@ -16,15 +15,6 @@ FRAME_CSP = (
 )
 # The badge is an image: nothing in it may load or run, and it may be shown in <object> or <iframe> too.
 BADGE_CSP = "default-src 'none'; frame-ancestors *"
-
-
-def count_cache_control() -> str:
-    """The counts API's Cache-Control: short max-age, then stale while revalidating or on errors."""
-    config = current_app.config
-    return (
-        f"public, max-age={config['COUNTS_MAX_AGE_SECONDS']}, "
-        f"stale-while-revalidate={config['COUNTS_STALE_SECONDS']}, stale-if-error={STALE_IF_ERROR_SECONDS}"
-    )
 
 
 def cacheable(response: Response, cache_control: str, last_modified: datetime | None = None) -> Response:

@@ -10,10 +10,10 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlencode
 
-from flask import current_app, make_response, request
+from flask import current_app, make_response, request, url_for
 
+from app import cache_control
 from app.services.embed import OPTION_NAMES, InvalidEmbed, Target, parse_options, script_text, sign_path
 from app.widget import bp
 from app.widget.badge import layout
@@ -23,7 +23,6 @@ from app.widget.oembed import oembed_href
 from app.widget.responses import (
     BADGE_CSP,
     cacheable,
-    count_cache_control,
     frame_csp,
     frame_error,
     render_public,
@@ -31,8 +30,6 @@ from app.widget.responses import (
 )
 from app.widget.text import languages, text_for
 
-# widget.js changes only when we deploy: browsers and CDNs keep it an hour, then revalidate.
-SCRIPT_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400, stale-if-error=604800"
 # The iframe page's own rules (widget.css is shared with widget.js, where every byte counts); CSP allows it by hash.
 FRAME_STYLE = "body{margin:0}"
 
@@ -74,7 +71,7 @@ def script():
     response = make_response(source)
     response.mimetype = "text/javascript"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return cacheable(response, SCRIPT_CACHE_CONTROL).make_conditional(request)
+    return cacheable(response, cache_control.UNTIL_DEPLOY).make_conditional(request)
 
 
 @bp.get("/widget/all", defaults={"sector": None, "org": None})
@@ -103,13 +100,13 @@ def frame(sector: str | None, org: str | None):
             count=card.count,
             goal=card.goal,
             page_style=page_style,
-            counts_url="/api/v1/counts" + (f"?{urlencode(filters)}" if filters else ""),
+            counts_url=url_for("api.counts", **filters),
             sign_path=sign_path(embed.text, embed.target, options.source or DEFAULT_SOURCES["iframe"]),
             oembed_href=oembed_href(embed.frame_url()),
         )
     )
     response.headers["Content-Security-Policy"] = frame_csp(page_style)
-    return cacheable(response, count_cache_control(), card.updated_at).make_conditional(request)
+    return cacheable(response, cache_control.live_count(), card.updated_at).make_conditional(request)
 
 
 @bp.get("/badge/all.svg", defaults={"sector": None, "org": None})
@@ -132,4 +129,4 @@ def badge(sector: str | None, org: str | None):
     response = make_response(svg)
     response.mimetype = "image/svg+xml"
     response.headers["Content-Security-Policy"] = BADGE_CSP
-    return cacheable(response, count_cache_control(), card.updated_at).make_conditional(request)
+    return cacheable(response, cache_control.live_count(), card.updated_at).make_conditional(request)

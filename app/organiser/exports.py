@@ -1,0 +1,64 @@
+"""The signatory export: a filter page and the streamed CSV or OSDI JSON download."""
+
+from __future__ import annotations
+
+from flask import Response, flash, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app.extensions import db, keys
+from app.models import Organisation, Sector, utcnow
+from app.organiser import bp
+from app.organiser.access import actor
+from app.organiser.forms import ExportForm
+from app.services.counts import UnknownFilter
+from app.services.export import ExportFilters, ExportFormat, ExportScope, stream_export
+
+
+def _choices(model) -> list[SelectChoice]:
+    rows = db.session.execute(select(model.slug, model.name).order_by(model.position)).all()
+    return [SelectChoice("", "All")] + [SelectChoice(slug, name) for slug, name in rows]
+
+
+def _export_form() -> ExportForm:
+    form = ExportForm(request.args)
+    form.sector.choices = _choices(Sector)
+    form.org.choices = _choices(Organisation) if current_user.is_admin else [SelectChoice("", "Your union")]
+    return form
+
+
+@bp.get("/exports")
+@login_required
+def exports():
+    form = _export_form()
+    return render_template("organiser/exports.html", form=form, query=request.query_string.decode())
+
+
+@bp.get("/exports/signatories.<any(csv, json):extension>")
+@login_required
+def export_download(extension: str):
+    if not current_user.totp_enabled:
+        flash("Switch on two-factor sign-in before exporting personal data.")
+        return redirect(url_for(".two_factor"), 303)
+    form = _export_form()
+    if not form.validate():
+        return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
+    consent = {"yes": True, "no": False}.get(form.consent_updates.data or "")
+    filters = ExportFilters(
+        sector=form.sector.data or None,
+        org=form.org.data or None,
+        source=form.source.data or None,
+        confirmed_from=form.confirmed_from.data,
+        confirmed_to=form.confirmed_to.data,
+        consent_updates=consent,
+    )
+    export_format = ExportFormat.CSV if extension == "csv" else ExportFormat.OSDI
+    try:
+        chunks = stream_export(db.session, keys(), actor(), export_format, filters, ExportScope.of(current_user))
+    except UnknownFilter as error:
+        form.sector.errors.append(str(error))
+        return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
+    response = Response(stream_with_context(chunks), mimetype=export_format.media_type.split(";")[0])
+    response.headers["Content-Disposition"] = f'attachment; filename="{export_format.filename(utcnow())}"'
+    return response

@@ -1,0 +1,23 @@
+"""Site settings (admins): the site-wide signing pause."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+
+from app.extensions import db
+from app.organiser import bp
+from app.organiser.access import actor, admin_required
+from app.organiser.forms import PauseForm
+from app.services.settings import set_signing_paused, signing_paused
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings():
+    form = PauseForm()
+    if form.validate_on_submit():
+        set_signing_paused(db.session, actor(), form.paused.data)
+        flash("Signing is paused." if form.paused.data else "Signing is open.")
+        return redirect(url_for(".settings"), 303)
+    form.paused.data = signing_paused(db.session)
+    return render_template("organiser/settings.html", form=form)
