@@ -29,7 +29,9 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     _register_blueprints(app)
 
     from app import cli, errors, security
+    from app.urls import absolute_url_for
 
+    app.add_template_global(absolute_url_for)
     errors.register(app)
     cli.register(app)
     security.register(app)

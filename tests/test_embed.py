@@ -12,18 +12,18 @@ from sqlalchemy import select
 from app import content_loader
 from app.extensions import db
 from app.models import Signature
+from app.services.card_layout import frame_height, text_colour_on
 from app.services.embed import (
     PLURAL_RULES,
     SIZES,
     InvalidEmbed,
     Options,
+    SignLink,
     Target,
     describe,
-    frame_height,
     parse_options,
-    sign_path,
+    sign_link,
     single_values,
-    text_colour_on,
 )
 from app.widget.text import languages, text_for
 
@@ -98,12 +98,14 @@ def test_goal_text_and_percentage_stop_at_100():
 
 def test_sign_links_credit_the_union_and_the_source():
     text = text_for("en")
-    assert sign_path(text, Target(sector="health"), "widget") == "/sign/health?source=widget"
-    assert sign_path(text, Target(sector="education", org="neu"), "widget") == "/sign/education?org=neu&source=widget"
+    assert sign_link(text, Target(sector="health"), "widget") == SignLink("health", {"source": "widget"})
+    assert sign_link(text, Target(sector="education", org="neu"), "widget") == SignLink(
+        "education", {"org": "neu", "source": "widget"}
+    )
     # A union alone goes to its own sector's form, as its landing page does.
-    assert sign_path(text, Target(org="unison"), "badge") == "/sign/health?org=unison&source=badge"
-    assert sign_path(text, Target(org="other"), None) == "/sign/public?org=other"
-    assert sign_path(text, Target(), "widget") == "/#sign"
+    assert sign_link(text, Target(org="unison"), "badge") == SignLink("health", {"org": "unison", "source": "badge"})
+    assert sign_link(text, Target(org="other"), None) == SignLink("public", {"org": "other"})
+    assert sign_link(text, Target(), "widget") == SignLink(None, {})
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,16 @@ def test_only_confirmed_signatures_with_personal_data_are_exported(add):
         ("\r=1", "'\r=1"),
         ("Ann = Bob", "Ann = Bob"),
         ("Jean-Luc Picard", "Jean-Luc Picard"),
+        # Full-width look-alikes, which some spreadsheets fold into = + - @
+        ("\uff1dHYPERLINK(1)", "'\uff1dHYPERLINK(1)"),
+        ("\uff0b44 20", "'\uff0b44 20"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        # Invisible format characters (Unicode category Cf) in front of a formula sign
+        ("\u200b=1+1", "'\u200b=1+1"),
+        ("\u2060\ufeff@SUM(A1)", "'\u2060\ufeff@SUM(A1)"),
+        ("\u202e-1", "'\u202e-1"),
+        ("\u200bAnn", "\u200bAnn"),
     ],
 )
 def test_formula_cells_are_neutralised(add, name, expected):

@@ -139,3 +139,15 @@ def test_file_sink_used_without_mail_server(app, make_signup, mailbox):
     make_signup(email="ada@example.com")
     (message,) = mailbox.messages()
     assert message["To"] == "ada@example.com"
+
+
+def test_file_sink_is_readable_by_its_owner_only(app, make_signup, mailbox):
+    import stat
+    from pathlib import Path
+
+    make_signup(email="ada@example.com")
+    mailbox.messages()
+    sink = Path(app.config["MAIL_SINK_DIR"])
+    files = list(sink.glob("*.eml"))
+    assert files and all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in files)
+    assert stat.S_IMODE(sink.stat().st_mode) & 0o077 == 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from app.services.card_layout import text_colour_on
 from app.services.counts import Counts
 from app.services.signing import SOURCE_PATTERN
 
@@ -48,7 +47,6 @@ SIZES = {
     "large": Size("large", 19, 380),
 }
 # The label has about 17.8em of line at every size: some 28 characters in a wide sans-serif.
-LABEL_CHARS_PER_LINE = 28
 DEFAULT_SIZE = "medium"
 
 
@@ -266,46 +264,21 @@ def describe(text: Mapping, lang: str, target: Target, count: int, goal: int | N
     )
 
 
-def sign_path(text: Mapping, target: Target, source: str | None) -> str:
-    """Where the card's button goes: the sector's form, crediting the union and the source.
+@dataclass(frozen=True)
+class SignLink:
+    """Where the card's button goes: a sector's form (with its query), or None for the home page's list."""
+
+    sector: str | None
+    query: dict[str, str]
+
+
+def sign_link(text: Mapping, target: Target, source: str | None) -> SignLink:
+    """The sector's form, crediting the union and the source.
 
     A union without a sector goes to its own sector's form (as its landing page does); a card
     for everyone goes to the home page's list of sectors.
     """
     if not (target.sector or target.org):
-        return "/#sign"
+        return SignLink(None, {})
     sector = target.sector or text["orgs"][target.org]["sector"] or "public"
-    query = {name: value for name, value in (("org", target.org), ("source", source)) if value}
-    return f"/sign/{sector}?{urlencode(query)}" if query else f"/sign/{sector}"
-
-
-def _luminance(hex6: str) -> float:
-    """WCAG relative luminance of an sRGB colour given as six hex digits."""
-    channels = []
-    for i in (0, 2, 4):
-        c = int(hex6[i : i + 2], 16) / 255
-        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
-    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
-
-
-def text_colour_on(hex6: str) -> str:
-    """Near-black or white, whichever contrasts more with the background colour.
-
-    0.179 is the luminance at which both contrast ratios are equal; widget.js uses the same.
-    """
-    return "#111111" if _luminance(hex6) > 0.179 else "#ffffff"
-
-
-def label_lines(who: str) -> list[str]:
-    """The card's label as it will probably wrap (browsers' fonts differ; the iframe reports its real height)."""
-    return textwrap.wrap(who, LABEL_CHARS_PER_LINE) or [""]
-
-
-def frame_height(size: Size, lines: int, has_goal: bool) -> int:
-    """The iframe's height in CSS px for the card's CSS (static/css/widget.css), in ems.
-
-    padding 1 + eyebrow 1.01 + number 2.57 + label 1.35 a line + button 3.15 + padding 1.1,
-    plus 2.65 for the goal bar and its line, plus 5px of borders and a little slack.
-    """
-    ems = 8.83 + 1.35 * lines + (2.65 if has_goal else 0)
-    return math.ceil(ems * size.font_px) + 5 + 6
+    return SignLink(sector, {name: value for name, value in (("org", target.org), ("source", source)) if value})

@@ -26,7 +26,7 @@ def _choices() -> tuple[Target, Options]:
 
 def _codes_and_preview(card: Card) -> dict:
     """The codes to copy (absolute addresses) and the preview's (relative, so the page's CSP allows them)."""
-    preview = replace(card.embed, site="")
+    preview = replace(card.embed, absolute=False)
     width, height = preview.frame_size()
     badge = layout(preview.card, preview.options, preview.text["sign"])
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, request
+from flask import request
 
 from app.extensions import db
 from app.services.counts import UnknownFilter, get_counts
@@ -32,11 +32,6 @@ class Card:
     updated_at: datetime | None
 
 
-def site_url() -> str:
-    """The absolute base for embed codes (SITE_URL), as emails use."""
-    return current_app.config["SITE_URL"]
-
-
 def query_values(allowed: tuple[str, ...]) -> dict[str, str]:
     """The request's query, one value per name, only the allowed names; raises InvalidEmbed."""
     return single_values(request.args.to_dict(flat=False), allowed)
@@ -57,5 +52,5 @@ def card_for(target: Target, options: Options) -> Card:
         raise UnknownTarget(str(error), "sector" if target.sector else "org") from None
     count, goal = card_numbers(counts, target)
     card = describe(text, options.lang, target, count, goal)
-    embed = Embed(site=site_url(), target=target, options=options, text=text, card=card)
+    embed = Embed(target=target, options=options, text=text, card=card)
     return Card(embed=embed, count=count, goal=goal, updated_at=counts.updated_at)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from flask import url_for
 from markupsafe import escape
 
+from app.services.card_layout import frame_height, label_lines
 from app.services.embed import (
     DEFAULT_LANGUAGE,
     SIZES,
     CardText,
     Options,
     Target,
-    frame_height,
-    label_lines,
-    sign_path,
+    sign_link,
 )
+from app.urls import absolute_url_for
 from app.widget.badge import layout
 
 # Where sign-ups came from when the partner gave no source of their own.
@@ -30,31 +30,34 @@ def _attributes(pairs: list[tuple[str, str | None]]) -> str:
     return "".join(f" {name}" if value is None else f' {name}="{escape(value)}"' for name, value in pairs)
 
 
-def _with_query(url: str, query: Mapping[str, str]) -> str:
-    return f"{url}?{urlencode(query)}" if query else url
-
-
 @dataclass(frozen=True)
 class Embed:
-    """One card as every kind of embed; site is the absolute base URL (SITE_URL)."""
+    """One card as every kind of embed; its addresses are absolute, under SITE_URL (or relative, for previews)."""
 
-    site: str
     target: Target
     options: Options
     text: Mapping
     card: CardText
+    absolute: bool = True
+
+    def _url(self, endpoint: str, **values: str | None) -> str:
+        return absolute_url_for(endpoint, **values) if self.absolute else url_for(endpoint, **values)
 
     def frame_url(self, default_source: str | None = None) -> str:
         query = self.options.query()
         if default_source and "source" not in query:
             query["source"] = default_source
-        return _with_query(f"{self.site}/widget/{self.target.path}", query)
+        return self._url("widget.frame", sector=self.target.sector, org=self.target.org, **query)
 
     def badge_url(self) -> str:
-        return _with_query(f"{self.site}/badge/{self.target.path}.svg", self.options.query(BADGE_OPTIONS))
+        query = self.options.query(BADGE_OPTIONS)
+        return self._url("widget.badge", sector=self.target.sector, org=self.target.org, **query)
 
     def sign_url(self, kind: str) -> str:
-        return self.site + sign_path(self.text, self.target, self.options.source or DEFAULT_SOURCES[kind])
+        link = sign_link(self.text, self.target, self.options.source or DEFAULT_SOURCES[kind])
+        if link.sector is None:
+            return self._url("pledge.index", _anchor="sign")
+        return self._url("pledge.sign", sector_slug=link.sector, **link.query)
 
     def frame_size(self) -> tuple[int, int]:
         size = SIZES[self.options.size]
@@ -63,7 +66,7 @@ class Embed:
 
     def script_code(self) -> str:
         lang = self.options.lang
-        src = _with_query(f"{self.site}/widget.js", {} if lang == DEFAULT_LANGUAGE else {"lang": lang})
+        src = self._url("widget.script", **({} if lang == DEFAULT_LANGUAGE else {"lang": lang}))
         pairs: list[tuple[str, str | None]] = [("src", src)]
         if self.target.sector:
             pairs.append(("data-sector", self.target.sector))

@@ -23,7 +23,7 @@ from app.services.embed import (
 )
 from app.urls import absolute_url_for
 from app.widget import bp
-from app.widget.cards import UnknownTarget, card_for, site_url
+from app.widget.cards import UnknownTarget, card_for
 from app.widget.codes import DEFAULT_SOURCES
 from app.widget.responses import cacheable, json_error
 from app.widget.text import languages
@@ -54,7 +54,7 @@ def page_embed(url: str) -> tuple[Target, Options]:
     """What a page of this site embeds as: its sector (with ?org=, its union too), its union, or
     the widget it is, with that widget's options. Raises NotEmbeddable or InvalidEmbed."""
     parts = urlsplit(url)
-    hosts = {urlsplit(site_url()).netloc.lower(), request.host.lower()}
+    hosts = {urlsplit(current_app.config["SITE_URL"]).netloc.lower(), request.host.lower()}
     if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts:
         raise NotEmbeddable
     try:

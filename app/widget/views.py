@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
 from flask import current_app, make_response, request, url_for
 
 from app import cache_control
-from app.services.embed import OPTION_NAMES, InvalidEmbed, Target, parse_options, script_text, sign_path
+from app.services.embed import OPTION_NAMES, InvalidEmbed, Target, parse_options, script_text
 from app.widget import bp
 from app.widget.badge import layout
 from app.widget.cards import UnknownTarget, card_for, query_values
-from app.widget.codes import BADGE_OPTIONS, DEFAULT_SOURCES
+from app.widget.codes import BADGE_OPTIONS
 from app.widget.oembed import oembed_href
 from app.widget.responses import (
     BADGE_CSP,
@@ -101,7 +102,7 @@ def frame(sector: str | None, org: str | None):
             goal=card.goal,
             page_style=page_style,
             counts_url=url_for("api.counts", **filters),
-            sign_path=sign_path(embed.text, embed.target, options.source or DEFAULT_SOURCES["iframe"]),
+            sign_url=replace(embed, absolute=False).sign_url("iframe"),  # same site: relative
             oembed_href=oembed_href(embed.frame_url()),
         )
     )

@@ -29,7 +29,7 @@
     if (text) e.textContent = text;
     return e;
   };
-  {#- Is this colour dark enough for white text? WCAG luminance, as text_colour_on() in app/services/embed.py. #}
+  {#- Is this colour dark enough for white text? WCAG luminance, as text_colour_on() in app/services/card_layout.py. #}
   const dark = (hex) => [0.2126, 0.7152, 0.0722].reduce((s, k, i) => {
     const c = parseInt(hex.substr(2 * i, 2), 16) / 255;
     return s + k * (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);

@@ -1,0 +1,44 @@
+"""The embeddable card's layout: which text colour reads on a partner's accent, and how tall the card is."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.services.embed import Size
+
+LABEL_CHARS_PER_LINE = 28
+
+
+def _luminance(hex6: str) -> float:
+    """WCAG relative luminance of an sRGB colour given as six hex digits."""
+    channels = []
+    for i in (0, 2, 4):
+        c = int(hex6[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def text_colour_on(hex6: str) -> str:
+    """Near-black or white, whichever contrasts more with the background colour.
+
+    0.179 is the luminance at which both contrast ratios are equal; widget.js uses the same.
+    """
+    return "#111111" if _luminance(hex6) > 0.179 else "#ffffff"
+
+
+def label_lines(who: str) -> list[str]:
+    """The card's label as it will probably wrap (browsers' fonts differ; the iframe reports its real height)."""
+    return textwrap.wrap(who, LABEL_CHARS_PER_LINE) or [""]
+
+
+def frame_height(size: Size, lines: int, has_goal: bool) -> int:
+    """The iframe's height in CSS px for the card's CSS (static/css/widget.css), in ems.
+
+    padding 1 + eyebrow 1.01 + number 2.57 + label 1.35 a line + button 3.15 + padding 1.1,
+    plus 2.65 for the goal bar and its line, plus 5px of borders and a little slack.
+    """
+    ems = 8.83 + 1.35 * lines + (2.65 if has_goal else 0)
+    return math.ceil(ems * size.font_px) + 5 + 6
