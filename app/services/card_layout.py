@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from app.services.embed import Size
 
+# The label has about 17.8em of line at every size: some 28 characters in a wide sans-serif.
 LABEL_CHARS_PER_LINE = 28
 
 

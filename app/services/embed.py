@@ -46,7 +46,6 @@ SIZES = {
     "medium": Size("medium", 16, 320),
     "large": Size("large", 19, 380),
 }
-# The label has about 17.8em of line at every size: some 28 characters in a wide sans-serif.
 DEFAULT_SIZE = "medium"
 
 
@@ -56,17 +55,6 @@ class Target:
 
     sector: str | None = None
     org: str | None = None
-
-    @property
-    def path(self) -> str:
-        """The part of /widget/... and /badge/....svg that names the target."""
-        if self.org and self.sector:
-            return f"union/{self.org}/{self.sector}"
-        if self.org:
-            return f"union/{self.org}"
-        if self.sector:
-            return f"sector/{self.sector}"
-        return "all"
 
 
 @dataclass(frozen=True)
