@@ -81,8 +81,14 @@ class Config:
     # silently. Generous, because a school or hospital may sign from behind one address.
     RATELIMIT_SIGN = os.environ.get("RATELIMIT_SIGN", "20 per minute; 300 per hour")
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "1200 per minute")
-    RATELIMIT_LOGIN_ACCOUNT = "5 per 15 minutes"
-    RATELIMIT_LOGIN_IP = "30 per 15 minutes"
+    # Failed organiser sign-ins. Per account and client address, so failures from one place
+    # never stop the owner signing in from another; per address (also password-reset
+    # requests); per account from everywhere, a ceiling that is audited when reached; and
+    # wrong two-factor codes per account.
+    RATELIMIT_LOGIN_ACCOUNT_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ACCOUNT_ADDRESS", "5 per 15 minutes")
+    RATELIMIT_LOGIN_IP = os.environ.get("RATELIMIT_LOGIN_IP", "30 per 15 minutes")
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "50 per hour")
+    RATELIMIT_LOGIN_CODE = os.environ.get("RATELIMIT_LOGIN_CODE", "5 per 15 minutes")
 
     CONFIRM_TOKEN_MAX_AGE_DAYS = _env_int("CONFIRM_TOKEN_MAX_AGE_DAYS", 30)
     UNCONFIRMED_RETENTION_DAYS = _env_int("UNCONFIRMED_RETENTION_DAYS", 30)
@@ -105,10 +111,12 @@ class Config:
 
     # Organiser accounts
     ORGANISER_IDLE_MINUTES = _env_int("ORGANISER_IDLE_MINUTES", 30)
-    ORGANISER_LOCKOUT_FAILURES = 5
-    ORGANISER_LOCKOUT_MINUTES = 15
+    # A signed-in session ends this long after sign-in however busy it is.
+    ORGANISER_SESSION_MAX_HOURS = _env_int("ORGANISER_SESSION_MAX_HOURS", 12)
     PASSWORD_LINK_MAX_AGE_HOURS = 24
     PASSWORD_MIN_LENGTH = 12
+    # Reset emails one account may be sent in an hour, whoever asks.
+    PASSWORD_RESET_MAX_PER_HOUR = _env_int("PASSWORD_RESET_MAX_PER_HOUR", 3)
     # Retention: the campaign's end (YYYY-MM-DD); after it `flask retention run` anonymises.
     CAMPAIGN_END_DATE = os.environ.get("CAMPAIGN_END_DATE") or None
 

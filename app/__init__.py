@@ -69,9 +69,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.organiser import bp as organiser_bp
     from app.pledge import bp as pledge_bp
+    from app.posters import bp as posters_bp
     from app.widget import bp as widget_bp
 
     app.register_blueprint(pledge_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(posters_bp)
     app.register_blueprint(organiser_bp)

@@ -8,7 +8,7 @@ from email.utils import format_datetime, make_msgid
 from flask import current_app, render_template
 
 from app.content_loader import pledge
-from app.models import Organiser, OutboxMessage, Signature, utcnow
+from app.models import Organiser, OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import tokens
 from app.services.keys import Keys
 from app.services.organisers import PASSWORD_RESET_EMAIL, password_link_token
@@ -50,7 +50,10 @@ def _signer_message(message: OutboxMessage, signature: Signature, keys: Keys) ->
         confirm_token = tokens.make_token(keys.token_key, tokens.CONFIRM, signature.id, signature.token_nonce)
         links["confirm_url"] = absolute_url_for("pledge.confirm", token=confirm_token)
     context = {
-        "name": keys.cipher.decrypt(signature.name_encrypted),
+        # Until its owner confirms it, a name is whatever anyone typed: mail greets no one by it.
+        "name": keys.cipher.decrypt(signature.name_encrypted)
+        if signature.status == SignatureStatus.CONFIRMED
+        else None,
         "sector": signature.sector,
         "pledge": pledge(),
         "max_age_days": current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"],

@@ -145,6 +145,11 @@ class Signature(db.Model):
         CheckConstraint("(status = 'held') = (held_reason IS NOT NULL)", name="held_has_reason"),
         CheckConstraint("(status = 'invalid') = (invalid_reason IS NOT NULL)", name="invalid_has_reason"),
         CheckConstraint("NOT consent_share_union OR organisation_id IS NOT NULL", name="share_needs_union"),
+        # Only the mailbox holder consents, on the confirmation page: until then both stay off.
+        CheckConstraint(
+            "status IN ('confirmed', 'invalid') OR NOT (consent_updates OR consent_share_union)",
+            name="consent_on_confirmation",
+        ),
         CheckConstraint(
             "(anonymised_at IS NULL) = (email_encrypted IS NOT NULL AND name_encrypted IS NOT NULL)",
             name="personal_data_until_anonymised",
@@ -222,10 +227,8 @@ class Organiser(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(default=False)
-    # Changing it signs the organiser out everywhere and voids their password links.
+    # Changing it voids the account's password links (sign-ins live in OrganiserSession).
     session_nonce: Mapped[str] = mapped_column(String(32))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(Tz)
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(Tz)
     disabled_at: Mapped[datetime | None] = mapped_column(Tz)
@@ -234,8 +237,8 @@ class Organiser(db.Model):
 
     organisation: Mapped[Organisation | None] = relationship()
 
-    # Flask-Login's user interface. The session holds "id:nonce", so rotating the nonce
-    # (new password, disabled account) ends every session at once.
+    # What Flask-Login's current_user needs. The account is loaded from an OrganiserSession
+    # row (app/organiser/auth.py), never from an id in the cookie.
     is_anonymous = False
 
     @property
@@ -250,12 +253,10 @@ class Organiser(db.Model):
     def is_admin(self) -> bool:
         return self.role == OrganiserRole.ADMIN
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
-
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="organiser_has_union"),
+        CheckConstraint("NOT totp_enabled OR totp_secret_encrypted IS NOT NULL", name="totp_has_secret"),
     )
 
 

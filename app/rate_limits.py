@@ -1,4 +1,4 @@
-"""Rate limits that must not announce themselves: sign-ups over the limit are held, not refused."""
+"""Rate limits: the limiter and its client key, silent limits on sign-ups, failure-only limits on sign-in."""
 
 from __future__ import annotations
 
@@ -55,3 +55,28 @@ def over_limit(config_name: str, *scope: str) -> bool:
 
 def signing_over_limit() -> bool:
     return over_limit("RATELIMIT_SIGN", client_key())
+
+
+def within_limit(config_name: str, *scope: str) -> bool:
+    """True if one more failure would still be within every limit of the setting (counts nothing).
+
+    Fails open like over_limit: an unreachable store must not lock every organiser out.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    try:
+        return all(
+            limiter.limiter.test(item, config_name, *scope) for item in parse_many(current_app.config[config_name])
+        )
+    except Exception as error:  # storage down: see docstring
+        log.warning("rate limit storage unavailable (%s); not limiting", type(error).__name__)
+        return True
+
+
+def first_in_window(config_name: str, *scope: str) -> bool:
+    """True the first time it is asked within the longest window of the setting: for alerts."""
+    longest = max(parse_many(current_app.config[config_name]), key=lambda item: item.get_expiry())
+    try:
+        return limiter.limiter.hit(type(longest)(1, longest.multiples), f"{config_name}.alert", *scope)
+    except Exception:  # storage down: alert every time rather than never
+        return True

@@ -3,13 +3,17 @@ schemas built by the real migrations, rows cleaned after each test, make_* facto
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
+import time
+from dataclasses import replace
 from email import message_from_bytes, policy
 from functools import partial
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -19,13 +23,16 @@ from app import content_loader, create_app
 from app.extensions import Base, db
 from app.mail_render import build_message
 from app.models import Signature, SignatureStatus
-from app.services import tokens
+from app.services import organisers, tokens, two_factor
+from app.services.confirmation import confirm_signature, offered_confirmation
 from app.services.mail_delivery import RetryPolicy, deliver_due
 from app.services.mail_transport import transport_from_config
 from app.services.normalise import canonical_email
 from app.services.seed import seed_reference_data
-from app.services.signing import HoldReason, SignOutcome, SignUp, confirm_signature, sign_pledge
+from app.services.signing import HoldReason, SignOutcome, SignUp, sign_pledge
 from tests.forms import csrf_token
+from tests.organisers import PASSWORD as ORGANISER_PASSWORD
+from tests.organisers import sign_in_as
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -147,7 +154,8 @@ def make_signup(app, keys, sector_id):
 @pytest.fixture
 def make_signature(make_signup, keys, org_id, confirm):
     """Sign through the service and return the new signature: pending as signed, confirmed as
-    its owner would confirm it, or held as a honeypot catch."""
+    its owner would confirm it, or held as a honeypot catch. updates and share_union are the
+    owner's choices on confirming: a pending or held signature has neither, whatever is asked."""
 
     def make(
         email="ada@example.com",
@@ -169,8 +177,6 @@ def make_signature(make_signup, keys, org_id, confirm):
             name=name,
             sector=sector,
             organisation_id=org_id(union) if union else None,
-            consent_updates=updates,
-            consent_share_union=share_union,
             source=source,
             postcode_outward=postcode,
             hold_reason=HoldReason.HONEYPOT if held else None,
@@ -178,7 +184,9 @@ def make_signature(make_signup, keys, org_id, confirm):
         assert outcome is (SignOutcome.HELD if held else SignOutcome.CREATED), outcome
         key = keys.cipher.blind_index(canonical_email(email))
         signature = db.session.execute(db.select(Signature).where(Signature.email_key == key)).scalar_one()
-        return confirm(signature) if status is SignatureStatus.CONFIRMED else signature
+        if status is SignatureStatus.CONFIRMED:
+            return confirm(signature, updates=updates, share_union=share_union)
+        return signature
 
     return make
 
@@ -191,8 +199,34 @@ def confirm_token(keys):
 
 @pytest.fixture
 def confirm(keys, confirm_token):
-    """Confirm a signature through the service, as its owner pressing the button would; returns it."""
-    return lambda signature: confirm_signature(db.session, keys, confirm_token(signature), 3600)
+    """Confirm a signature through the service as its owner would on the confirmation page: the
+    details as shown, the name as given (or corrected) and the two choices; returns it."""
+
+    def confirm_as_owner(signature, *, updates=False, share_union=False, name=None):
+        offered = offered_confirmation(keys, signature, content_loader.pledge()["version"])
+        chosen = replace(offered, name=name or offered.name, consent_updates=updates, consent_share_union=share_union)
+        return confirm_signature(db.session, keys, confirm_token(signature), 3600, chosen)
+
+    return confirm_as_owner
+
+
+@pytest.fixture
+def confirm_via_page(client):
+    """Open a confirmation link and press its button, sending the page's own fields (the name and
+    the details shown) with any changed or added; e.g. consent_updates="y". Returns the response."""
+
+    def press(path: str, **fields):
+        page = client.get(path)
+        assert page.status_code == 200, page.status_code
+        data = {
+            re.search(r'\sname="([^"]+)"', tag).group(1): html.unescape(value.group(1))
+            for tag in re.findall(r"<input[^>]*>", page.text)
+            if 'type="checkbox"' not in tag and (value := re.search(r'value="([^"]*)"', tag))
+        }
+        data.update(fields)
+        return client.post(path, data=data)
+
+    return press
 
 
 @pytest.fixture
@@ -249,6 +283,34 @@ def sign_via_form(client):
         return client.post(f"/sign/{sector}{query}", data=data)
 
     return submit
+
+
+@pytest.fixture
+def make_account(app, keys):
+    """An organiser account with its password set (tests.organisers.PASSWORD) and, unless
+    totp=False, two-factor switched on through the set-up service with a code from a minute ago."""
+
+    def make(email="admin@example.org", role="admin", org=None, totp=True):
+        account = organisers.create_organiser(db.session, email, role, org)
+        link = organisers.password_link_token(keys, account)
+        organisers.set_password(db.session, keys, link, ORGANISER_PASSWORD, max_age_seconds=3600, min_length=12)
+        if totp:
+            secret = two_factor.begin_totp_setup(db.session, keys, account)
+            earlier = time.time() - 60
+            code = pyotp.TOTP(secret).generate_otp(int(earlier) // 30)
+            two_factor.confirm_totp(db.session, keys, account, code, now=earlier)
+        return account
+
+    return make
+
+
+@pytest.fixture
+def sign_in(client, keys):
+    """Sign an organiser in through the pages: password, then a fresh two-factor code if asked.
+    Returns the last response; keyword arguments go to every request (e.g. environ_base)."""
+    return lambda account, password=ORGANISER_PASSWORD, **request: sign_in_as(
+        client, keys, account, password, **request
+    )
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -97,7 +97,7 @@ def test_organiser_signs_in_views_dashboard_and_downloads_an_export(browser, liv
 
     from app.extensions import db
     from app.models import SignatureStatus
-    from app.services import organisers
+    from app.services import organisers, two_factor
 
     make_signature(email="exported@example.com", name="Exported Person", status=SignatureStatus.CONFIRMED)
     account = organisers.create_organiser(db.session, "staff@example.org", "admin")
@@ -105,7 +105,7 @@ def test_organiser_signs_in_views_dashboard_and_downloads_an_export(browser, liv
     organisers.set_password(
         db.session, keys, organisers.password_link_token(keys, account), password, max_age_seconds=60, min_length=12
     )
-    secret = organisers.begin_totp_setup(db.session, keys, account)
+    secret = two_factor.begin_totp_setup(db.session, keys, account)
     account.totp_enabled = True
     db.session.commit()
 

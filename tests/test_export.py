@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Organiser, OrganiserRole, Signature, SignatureStatus
-from app.services import audit, export
+from app.services import audit, export, export_formats
 from app.services.export import (
     CSV_HEADER,
     ExportFilters,
@@ -158,9 +158,9 @@ def test_csv_row_holds_what_organisers_need(add):
 
 
 def test_signature_made_through_the_signing_service_exports(make_signature, confirm, org_id):
-    signature = make_signature(name="Grace Hopper", email=" Grace@Example.COM ", union="neu", share_union=True)
+    signature = make_signature(name="Grace Hopper", email=" Grace@Example.COM ", union="neu")
     assert exported_emails() == []  # pending until confirmed
-    confirm(signature)
+    confirm(signature, share_union=True)  # sharing is agreed on confirming, by the mailbox holder
     [row] = csv_rows(run_export(scope=ExportScope(org_id("neu"))))
     assert (row["name"], row["sector"], row["union"], row["consent_updates"]) == (
         "Grace Hopper",
@@ -230,7 +230,7 @@ def test_non_ascii_names_survive(add):
 
 
 def test_csv_is_chunked_not_one_write_per_row_nor_all_at_once(add, monkeypatch, keys):
-    monkeypatch.setattr(export, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(export_formats, "CHUNK_BYTES", 2000)
     monkeypatch.setattr(export, "YIELD_PER", 7)
     for _ in range(120):
         add(name="A Fairly Ordinary Name")
@@ -394,7 +394,7 @@ def test_empty_osdi_document_is_valid_json(app):
 
 
 def test_large_osdi_document_streams_in_chunks_and_parses(add, monkeypatch, keys):
-    monkeypatch.setattr(export, "CHUNK_BYTES", 1500)
+    monkeypatch.setattr(export_formats, "CHUNK_BYTES", 1500)
     monkeypatch.setattr(export, "YIELD_PER", 4)
     for _ in range(60):
         add()
@@ -437,7 +437,7 @@ def test_every_export_is_audited_with_who_filters_scope_and_rows(unions, org_id)
 
 
 def test_an_export_closed_early_is_audited_with_the_rows_handed_over(add, monkeypatch, keys):
-    monkeypatch.setattr(export, "CHUNK_BYTES", 1)  # one row per chunk
+    monkeypatch.setattr(export_formats, "CHUNK_BYTES", 1)  # one row per chunk
     monkeypatch.setattr(export, "YIELD_PER", 2)
     for _ in range(10):
         add()

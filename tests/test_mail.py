@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.mail_render import build_message
-from app.models import OutboxMessage, utcnow
+from app.models import OutboxMessage, SignatureStatus, utcnow
 from app.services.mail_delivery import RetryPolicy, deliver_due
 from app.services.mail_transport import SmtpSettings, SmtpTransport
 
@@ -151,3 +151,22 @@ def test_file_sink_is_readable_by_its_owner_only(app, make_signup, mailbox):
     files = list(sink.glob("*.eml"))
     assert files and all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in files)
     assert stat.S_IMODE(sink.stat().st_mode) & 0o077 == 0
+
+
+def test_mail_before_confirmation_greets_no_one_by_name(app, make_signup, mailbox):
+    # Whatever is typed as a name must not reach someone else's inbox in our words.
+    make_signup(email="victim@example.com", name="Mallory Says Call 0800 000 000")
+    (message,) = mailbox.messages()
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert plain.startswith("Hello,\n") and "<p>Hello,</p>" in html
+    assert "Mallory" not in plain and "Mallory" not in html and "0800" not in plain + html
+
+
+def test_already_signed_mail_greets_by_the_name_its_owner_confirmed(app, make_signature, make_signup, mailbox):
+    make_signature(email="ada@example.com", name="Ada Lovelace", status=SignatureStatus.CONFIRMED)
+    make_signup(email="ada@example.com", name="Mallory")
+    already = mailbox.messages()[-1]
+    assert "already signed" in already["Subject"]
+    plain = already.get_body(("plain",)).get_content()
+    assert plain.startswith("Hello Ada Lovelace,") and "Mallory" not in plain

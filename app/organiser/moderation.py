@@ -2,38 +2,64 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from app.extensions import db, keys
 from app.organiser import bp
 from app.organiser.access import actor, admin_required
-from app.organiser.forms import BlockDomainForm, BulkForm, EmptyForm, ReasonForm, SearchForm
+from app.organiser.forms import BlockDomainForm, BulkForm, EmptyForm, ReasonForm, SearchForm, SelectionForm
 from app.services import moderation
+
+SEARCH_FIELDS = ("email", "domain", "source", "status", "created_from", "created_to")
 
 
 @bp.get("/moderation")
 @admin_required
 def moderation_search():
     form = SearchForm(request.args)
-    results, error, criteria = None, None, None
+    results, error = None, None
     if request.args and form.validate():
-        criteria = _criteria(form)
         try:
-            results = moderation.find(db.session, keys(), actor(), criteria)
+            results = moderation.find(
+                db.session,
+                keys(),
+                actor(),
+                _criteria(form),
+                page=request.args.get("page", 1, type=int),
+                upto=request.args.get("upto", type=int),
+            )
         except moderation.ModerationError as exc:
             error = str(exc)
-    status = 400 if error or form.errors else 200
-    return make_response(
-        render_template(
-            "organiser/moderation.html",
-            form=form,
-            results=results,
-            error=error,
-            reason_form=ReasonForm(),
-            bulk_query=request.query_string.decode(),
-        ),
-        status,
+    return _search_page(form, results=results, error=error)
+
+
+def _search_page(
+    form: SearchForm,
+    *,
+    results: moderation.Page | None = None,
+    error: str | None = None,
+    revealed: moderation.Found | None = None,
+    back: str | None = None,
+):
+    """The moderation page: the search, its results or one revealed row; 400 if the search failed."""
+    page = render_template(
+        "organiser/moderation.html",
+        form=form,
+        results=results,
+        error=error,
+        revealed=revealed,
+        back=back,
+        search_args=_search_args(),
     )
+    return make_response(page, 400 if error or form.errors else 200)
+
+
+def _search_args() -> dict[str, str]:
+    """The criteria in this request's query, for links that keep them (paging, bulk)."""
+    return {name: request.args[name] for name in SEARCH_FIELDS if request.args.get(name)}
 
 
 def _criteria(form: SearchForm) -> moderation.Criteria:
@@ -47,13 +73,40 @@ def _criteria(form: SearchForm) -> moderation.Criteria:
     )
 
 
+def _back(default: str = ".moderation_search") -> str:
+    """The list an action was taken from (the form's "back": the search with its page, or held)."""
+    back = urlsplit(request.form.get("back", ""))
+    args = dict(parse_qsl(back.query))
+    if back.path == url_for(".held"):
+        return url_for(".held", **{k: v for k, v in args.items() if k == "page"})
+    if back.path == url_for(".moderation_search"):
+        return url_for(".moderation_search", **{k: v for k, v in args.items() if k in (*SEARCH_FIELDS, "page", "upto")})
+    return url_for(default)
+
+
+@bp.post("/moderation/<int:signature_id>/reveal")
+@admin_required
+def reveal(signature_id: int):
+    """One sign-up's name and email in full: a deliberate, audited step (never cached: no-store)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        found = moderation.reveal(db.session, keys(), actor(), signature_id)
+    except moderation.ModerationError as error:
+        flash(str(error))
+        return redirect(_back(), 303)
+    back = _back()
+    search = SearchForm(MultiDict(parse_qsl(urlsplit(back).query)))
+    return _search_page(search, revealed=found, back=back)
+
+
 @bp.post("/moderation/<int:signature_id>/<any(invalidate, delete):action>")
 @admin_required
 def moderate(signature_id: int, action: str):
     form = ReasonForm()
     if not form.validate_on_submit():
         flash("Give a reason of up to 200 characters.")
-        return redirect(request.referrer or url_for(".moderation_search"), 303)
+        return redirect(_back(), 303)
     try:
         if action == "invalidate":
             moderation.invalidate(db.session, actor(), [signature_id], form.reason.data)
@@ -63,15 +116,34 @@ def moderate(signature_id: int, action: str):
         flash(str(error))
     else:
         flash(f"Signature {signature_id}: {action}d.")
-    return redirect(url_for(".moderation_search"), 303)
+    return redirect(_back(), 303)
+
+
+@bp.post("/moderation/selected/<any(invalidate, delete):action>")
+@admin_required
+def moderate_selection(action: str):
+    """The rows ticked on a page of results, invalidated or deleted together (each audited)."""
+    form = SelectionForm()
+    if not form.validate_on_submit():
+        flash(" ".join(error for errors in form.errors.values() for error in errors))
+        return redirect(_back(), 303)
+    try:
+        changed = moderation.moderate_selected(db.session, actor(), action, form.ids.data, form.reason.data)
+    except moderation.ModerationError as error:
+        flash(str(error))
+    else:
+        flash(f"{changed} of {len(set(form.ids.data))} selected sign-ups {action}d.")
+    return redirect(_back(), 303)
 
 
 @bp.route("/moderation/bulk", methods=["GET", "POST"])
 @admin_required
 def moderation_bulk():
     search = SearchForm(request.args)
-    if not request.args or not search.validate():
+    if not request.args:
         return redirect(url_for(".moderation_search"))
+    if not search.validate():
+        return _search_page(search)
     criteria = _criteria(search)
     form = BulkForm()
     try:
@@ -80,18 +152,21 @@ def moderation_bulk():
                 db.session, keys(), actor(), criteria, form.reason.data, form.expected.data
             )
             flash(f"{changed} sign-ups invalidated.")
-            return redirect(url_for(".moderation_search"), 303)
+            return redirect(url_for(".moderation_search", **_search_args()), 303)
         matched = moderation.count_matching(db.session, keys(), criteria)
     except moderation.ModerationError as error:
         flash(str(error))
         return redirect(url_for(".moderation_search"), 303)
-    return render_template("organiser/bulk.html", form=form, matched=matched, criteria=criteria.describe())
+    return render_template(
+        "organiser/bulk.html", form=form, matched=matched, criteria=criteria.describe(), search_args=_search_args()
+    )
 
 
 @bp.get("/moderation/held")
 @admin_required
 def held():
-    return render_template("organiser/held.html", held=moderation.held(db.session, keys()), form=EmptyForm())
+    found = moderation.held(db.session, keys(), request.args.get("page", 1, type=int))
+    return render_template("organiser/held.html", held=found, form=EmptyForm())
 
 
 @bp.post("/moderation/held/<int:signature_id>/release")
@@ -105,7 +180,7 @@ def release(signature_id: int):
         flash(str(error))
     else:
         flash("Released: we have sent its confirmation email.")
-    return redirect(url_for(".held"), 303)
+    return redirect(_back(".held"), 303)
 
 
 @bp.route("/moderation/domains", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
-"""The organiser dashboard: sign-up figures, scoped to the organiser's union unless an admin."""
+"""The organiser dashboard: exact figures for admins; a union's organiser sees its members
+who did not agree to sharing only through the disclosure rule."""
 
 from __future__ import annotations
 
@@ -9,11 +10,21 @@ from app.extensions import db
 from app.organiser import bp
 from app.organiser.access import scope_org_id
 from app.services.dashboard import dashboard as dashboard_figures
+from app.services.dashboard import union_dashboard
+from app.services.disclosure import RULE, THRESHOLD
 from app.services.settings import signing_paused
 
 
 @bp.get("/")
 @login_required
 def dashboard():
-    figures = dashboard_figures(db.session, scope_org_id())
-    return render_template("organiser/dashboard.html", d=figures, paused=signing_paused(db.session))
+    org_id = scope_org_id()
+    figures = dashboard_figures(db.session) if org_id is None else union_dashboard(db.session, org_id)
+    return render_template(
+        "organiser/dashboard.html",
+        d=figures,
+        union=org_id is not None,
+        rule=RULE,
+        threshold=THRESHOLD,
+        paused=signing_paused(db.session),
+    )

@@ -1,19 +1,19 @@
-"""Sign-up and manage forms: every field has a length limit and a message a person can act on."""
+"""Sign-up, confirmation and manage forms: every field has a length limit and a message a person can act on."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
-from app.services.normalise import InvalidInput, clean_text, normalise_email, normalise_postcode
+from app.services.confirmation import Confirmation
+from app.services.normalise import NAME_MAX, InvalidInput, clean_name, normalise_email, normalise_postcode
 from app.services.signing import SOURCE_PATTERN
 
-NAME_MAX = 100
 EMAIL_MAX = 254
 POSTCODE_MAX = 10
-OTHER_UNION = "other"
 
 
 def _checked(normaliser, **kwargs):
@@ -29,16 +29,24 @@ def _checked(normaliser, **kwargs):
     return validator
 
 
-class SignForm(FlaskForm):
-    name = StringField(
+def _name_field() -> StringField:
+    """The name as the sign-up form and the confirmation page both ask for it: one rule (clean_name)."""
+    return StringField(
         "Full name",
         validators=[
             DataRequired("Enter your name."),
             Length(max=NAME_MAX, message=f"Your name must be {NAME_MAX} characters or fewer."),
-            _checked(clean_text, max_length=NAME_MAX),
+            _checked(clean_name),
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX, "spellcheck": "false"},
     )
+
+
+class SignForm(FlaskForm):
+    """The sign-up form. It asks for no consents: a box ticked here may have been ticked by someone
+    else, so only the confirmation page, reached from the mailbox, asks."""
+
+    name = _name_field()
     email = EmailField(
         "Email address",
         description="We will send you a link to confirm your signature.",
@@ -64,8 +72,6 @@ class SignForm(FlaskForm):
         description="If you are a union member, your signature also counts for your union.",
         validate_choice=False,
     )
-    consent_updates = BooleanField()
-    consent_share_union = BooleanField()
     source = HiddenField(validators=[Optional(), Length(max=64)])
     # Honeypot: hidden from people by CSS; scripts that fill every field fill it too.
     website = StringField("Leave this field empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
@@ -79,12 +85,6 @@ class SignForm(FlaskForm):
         if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Choose your union from the list.")
 
-    def validate_consent_share_union(self, field) -> None:
-        if field.data and not self.organisation.data:
-            raise ValidationError("Choose your union, or untick sharing your details with a union.")
-        if field.data and self.organisation.data == OTHER_UNION:
-            raise ValidationError("We can only share your details with a union on our list. Untick this box.")
-
     def cleaned_source(self) -> str | None:
         """Where the signer came from; anything odd is dropped rather than shown as an error."""
         value = (self.source.data or "").strip()
@@ -97,7 +97,39 @@ class ConsentsForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """Only the CSRF token: the button that confirms."""
+    """The confirmation page: the name (which may be corrected), the two choices, unticked, and
+    the details the page showed, so a sign-up replaced meanwhile is not confirmed unseen."""
+
+    name = _name_field()
+    consent_updates = BooleanField()
+    consent_share_union = BooleanField()
+    shown_sector = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    shown_union = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    shown_postcode = HiddenField(validators=[Optional(), Length(max=4)])
+
+    @classmethod
+    def offering(cls, offered: Confirmation) -> ConfirmForm:
+        """The form as the page first shows it: never ticked, whatever the sign-up form was sent."""
+        return cls(
+            formdata=None,
+            data={
+                "name": offered.name,
+                "shown_sector": offered.sector_id,
+                "shown_union": offered.organisation_id,
+                "shown_postcode": offered.postcode_outward or "",
+            },
+        )
+
+    def confirmation(self, wording_version: str) -> Confirmation:
+        return Confirmation(
+            name=self.name.data,
+            sector_id=self.shown_sector.data,
+            organisation_id=self.shown_union.data,
+            postcode_outward=self.shown_postcode.data or None,
+            wording_version=wording_version,
+            consent_updates=self.consent_updates.data,
+            consent_share_union=self.consent_share_union.data,
+        )
 
 
 class WithdrawForm(FlaskForm):

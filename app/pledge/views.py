@@ -1,35 +1,24 @@
-"""Public pages. Views validate, call one service and turn the result into a response."""
+"""Public pages and the sign-up form. Views validate, call one service and turn the result into a response.
+
+The pages a signer reaches from our emails (confirm, manage, unsubscribe) are in signer.py.
+"""
 
 from __future__ import annotations
 
-import json
-
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app import content_loader as content
-from app.errors import error_response
-from app.extensions import csrf, db, keys
-from app.models import Organisation, Sector, SignatureStatus
+from app.extensions import db, keys
+from app.models import Organisation, Sector
 from app.pledge import bp
-from app.pledge.forms import ConfirmForm, ConsentsForm, SignForm, WithdrawForm
+from app.pledge.forms import SignForm
 from app.rate_limits import signing_over_limit
-from app.security import mark_no_store, no_store
-from app.services import tokens
+from app.security import no_store
 from app.services.counts import get_counts
-from app.services.normalise import clean_text, normalise_postcode
+from app.services.normalise import clean_name, normalise_postcode
 from app.services.settings import signing_paused
-from app.services.signing import (
-    HoldReason,
-    SignUp,
-    confirm_signature,
-    confirmable_signature,
-    personal_data,
-    sign_pledge,
-    signature_for_token,
-    update_consents,
-    withdraw_signature,
-)
+from app.services.signing import HoldReason, SignUp, sign_pledge
 from app.urls import absolute_url_for
 
 
@@ -103,14 +92,12 @@ def _submit(form: SignForm, sector: Sector) -> None:
         db.session,
         keys(),
         SignUp(
-            name=clean_text(form.name.data, max_length=100),
+            name=clean_name(form.name.data),
             email=form.email.data,
             sector_id=sector.id,
             organisation_id=org_id,
             postcode_outward=outward,
             source=form.cleaned_source(),
-            consent_updates=form.consent_updates.data,
-            consent_share_union=form.consent_share_union.data,
             wording_version=content.pledge()["version"],
         ),
         max_emails=current_app.config["MAIL_MAX_PER_SIGNATURE"],
@@ -144,44 +131,6 @@ def union(org_slug: str):
     )
 
 
-@bp.errorhandler(tokens.BadToken)
-def bad_link(error: tokens.BadToken):
-    """A confirm or manage link that is malformed, forged or revoked (404), or expired (410); never stored."""
-    if str(error) == "expired":
-        response = error_response(
-            410,
-            "This link has expired. Sign the pledge again and we will send you a new one.",
-            "This link has expired",
-        )
-    else:
-        response = error_response(
-            404,
-            "This link is not valid. Check that you copied the whole link from the email.",
-            "This link is not valid",
-        )
-    return mark_no_store(response)
-
-
-def _confirm_max_age() -> int:
-    return current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"] * 86400
-
-
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
-@no_store
-def confirm(token: str):
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        signature = confirm_signature(db.session, keys(), token, _confirm_max_age())
-        return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
-    signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
-    return render_template(
-        "pledge/confirm.html",
-        form=form,
-        signature=signature,
-        confirmed=signature.status == SignatureStatus.CONFIRMED,
-    )
-
-
 @bp.get("/thank-you/<sector_slug>")
 def thank_you(sector_slug: str):
     sector = _sector_or_404(sector_slug)
@@ -191,76 +140,6 @@ def thank_you(sector_slug: str):
         counts=get_counts(db.session),
         share_url=absolute_url_for("pledge.sign", sector_slug=sector.slug),
     )
-
-
-@bp.get("/manage/<token>")
-@no_store
-def manage(token: str):
-    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-    consents = ConsentsForm(
-        data={
-            "consent_updates": signature.consent_updates,
-            "consent_share_union": signature.consent_share_union,
-        }
-    )
-    return render_template(
-        "pledge/manage.html",
-        signature=signature,
-        consents=consents,
-        withdraw=WithdrawForm(),
-        token=token,
-        saved=request.args.get("saved") == "1",
-    )
-
-
-@bp.get("/manage/<token>/data.json")
-@no_store
-def manage_download(token: str):
-    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-    response = make_response(json.dumps(personal_data(keys(), signature), indent=2, ensure_ascii=False))
-    response.mimetype = "application/json"
-    response.headers["Content-Disposition"] = 'attachment; filename="my-care-dont-share-data.json"'
-    return response
-
-
-@bp.post("/manage/<token>/consents")
-def manage_consents(token: str):
-    form = ConsentsForm()
-    if not form.validate_on_submit():
-        abort(400)
-    update_consents(
-        db.session,
-        keys(),
-        token,
-        updates=form.consent_updates.data,
-        share_union=form.consent_share_union.data,
-    )
-    return redirect(url_for(".manage", token=token, saved=1), 303)
-
-
-@bp.post("/manage/<token>/withdraw")
-def manage_withdraw(token: str):
-    if not WithdrawForm().validate_on_submit():
-        abort(400)
-    withdraw_signature(db.session, keys(), token)
-    return redirect(url_for(".withdrawn"), 303)
-
-
-@bp.get("/withdrawn")
-def withdrawn():
-    return render_template("pledge/withdrawn.html")
-
-
-@bp.route("/manage/<token>/unsubscribe", methods=["GET", "POST"])
-@csrf.exempt
-@no_store
-def unsubscribe(token: str):
-    """One-click unsubscribe (RFC 8058): the secret link itself authorises the POST."""
-    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
-    if request.method == "POST":
-        update_consents(db.session, keys(), token, updates=False, share_union=signature.consent_share_union)
-        return render_template("pledge/unsubscribed.html", token=token)
-    return render_template("pledge/unsubscribe.html", token=token)
 
 
 @bp.get("/recommendations")

@@ -1,15 +1,24 @@
-"""Figures for the organiser dashboard, scoped to one union for its organisers."""
+"""Figures for the organiser dashboard: exact for admins; for a union's organiser, exact only
+about members who agreed to sharing, and through the disclosure rule about everyone else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Sector, Signature, SignatureStatus, utcnow
 from app.services.days import start_of_day
+from app.services.disclosure import suppress
+
+CONFIRMED = Signature.status == SignatureStatus.CONFIRMED
+AGREED = CONFIRMED & Signature.consent_share_union.is_(True)
+NOT_AGREED = CONFIRMED & Signature.consent_share_union.is_(False)
+# A union's sign-ups: confirmed or awaiting confirmation (held and removed ones are moderators' business).
+SIGNED_UP = Signature.status.in_([SignatureStatus.PENDING, SignatureStatus.CONFIRMED])
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,8 @@ class Day:
 
 @dataclass(frozen=True)
 class Dashboard:
+    """Everything, exactly: for admins."""
+
     by_sector: list[tuple[str, int]]
     by_union: list[tuple[str, int]]
     by_source: list[tuple[str, int]]
@@ -40,45 +51,151 @@ class Dashboard:
         return max((d.signed for d in self.days), default=0)
 
 
-def dashboard(session: Session, organisation_id: int | None = None, days: int = 30) -> Dashboard:
-    """Confirmed totals by sector, union and source, sign-ups per day, and confirmation share.
+@dataclass(frozen=True)
+class SplitRow:
+    label: str
+    agreed: int
+    # Members who did not agree; None when not shown on its own (none, or under the threshold:
+    # counted in the split's other row). The two look the same on purpose.
+    others: int | None
 
-    organisation_id narrows everything to signatures credited to that union.
-    """
-    scope = [] if organisation_id is None else [Signature.organisation_id == organisation_id]
-    confirmed = [Signature.status == SignatureStatus.CONFIRMED, *scope]
 
-    def grouped(column, *joins):
-        query = select(column, func.count()).select_from(Signature)
-        for target, on in joins:
-            query = query.join(target, on)
-        rows = session.execute(query.where(*confirmed).group_by(column).order_by(func.count().desc())).all()
-        return [(label or "(none)", count) for label, count in rows]
+@dataclass(frozen=True)
+class Split:
+    """One breakdown for a union's organiser: members who agreed to sharing, exactly; the rest
+    through the disclosure rule, with the cells it hides added together as one other row."""
 
-    statuses = dict(
-        session.execute(select(Signature.status, func.count()).where(*scope).group_by(Signature.status)).all()
-    )
-    start = start_of_day(utcnow().date() - timedelta(days=days - 1))
+    rows: list[SplitRow]
+    has_other: bool
+    other: int | None  # the other row's figure; None when under the threshold
+
+
+@dataclass(frozen=True)
+class UnionDashboard:
+    """What a union's organiser sees. About members who did not agree to sharing, only the
+    union's public totals (confirmed, per sector) are exact."""
+
+    confirmed: int  # as on the union's public count
+    agreed: int
+    pending: int | None  # None when under the threshold
+    by_sector: list[tuple[str, int, int]]  # sector, all confirmed members (public), agreed
+    by_source: Split  # confirmed members
+    days: Split  # sign-ups (confirmed or awaiting) per day, oldest first, labelled YYYY-MM-DD
+
+    @property
+    def confirmation_rate(self) -> float | None:
+        """As Dashboard's; None when the awaiting figure is hidden, since it would give it away."""
+        if self.pending is None:
+            return None
+        total = self.confirmed + self.pending
+        return self.confirmed / total if total else None
+
+    @property
+    def busiest_day(self) -> int:
+        """The tallest bar on the chart: only what the chart shows."""
+        return max((row.agreed + (row.others or 0) for row in self.days.rows), default=0)
+
+
+def _counts(session: Session, column, *where: ColumnElement[bool], join=None) -> dict[str, int]:
+    """Signatures matching where, counted by column (a missing value labelled "(none)")."""
+    query = select(column, func.count()).select_from(Signature)
+    if join is not None:
+        query = query.join(*join)
+    rows = session.execute(query.where(*where).group_by(column)).all()
+    return {label or "(none)": count for label, count in rows}
+
+
+def _largest_first(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _window(days: int) -> list[date]:
+    first = utcnow().date() - timedelta(days=days - 1)
+    return [first + timedelta(days=offset) for offset in range(days)]
+
+
+def _by_day(session: Session, first: date, *where: ColumnElement[bool]) -> dict[str, int]:
+    """Signatures matching where, counted by the UTC day they were made (YYYY-MM-DD), from first on."""
+    day = func.date(Signature.created_at)
+    rows = session.execute(
+        select(day, func.count()).where(Signature.created_at >= start_of_day(first), *where).group_by(day)
+    ).all()
+    return {str(d): count for d, count in rows}
+
+
+def _split(agreed: dict[str, int], others: dict[str, int], order: Iterable[str] | None = None) -> Split:
+    """Rows in the given order (every label), or else largest first by what is shown (only the
+    labels with something shown, so a hidden cell's label never appears)."""
+    shown = suppress(others)
+    if order is None:
+        labels = agreed.keys() | {label for label, _ in shown.visible}
+        order = sorted(labels, key=lambda label: (-(agreed.get(label, 0) + (shown.value(label) or 0)), label))
+    rows = [SplitRow(label, agreed.get(label, 0), shown.value(label)) for label in order]
+    return Split(rows=rows, has_other=bool(shown.hidden), other=shown.other)
+
+
+def dashboard(session: Session, days: int = 30) -> Dashboard:
+    """Confirmed totals by sector, union and source, sign-ups per day, and confirmation share, all exact."""
+    sector_join = (Sector, Sector.id == Signature.sector_id)
+    union_join = (Organisation, Organisation.id == Signature.organisation_id)
+    statuses = dict(session.execute(select(Signature.status, func.count()).group_by(Signature.status)).all())
+    window = _window(days)
     day = func.date(Signature.created_at)
     per_day = {
         str(d): (signed, done)
         for d, signed, done in session.execute(
-            select(day, func.count(), func.sum(case((Signature.status == SignatureStatus.CONFIRMED, 1), else_=0)))
-            .where(Signature.created_at >= start, *scope)
+            select(day, func.count(), func.sum(case((CONFIRMED, 1), else_=0)))
+            .where(Signature.created_at >= start_of_day(window[0]))
             .group_by(day)
         ).all()
     }
     series = []
-    for offset in range(days):
-        d = start.date() + timedelta(days=offset)
+    for d in window:
         signed, done = per_day.get(d.isoformat(), (0, 0))
         series.append(Day(d, signed, int(done or 0)))
     return Dashboard(
-        by_sector=grouped(Sector.name, (Sector, Sector.id == Signature.sector_id)),
-        by_union=grouped(Organisation.name, (Organisation, Organisation.id == Signature.organisation_id)),
-        by_source=grouped(Signature.source),
+        by_sector=_largest_first(_counts(session, Sector.name, CONFIRMED, join=sector_join)),
+        by_union=_largest_first(_counts(session, Organisation.name, CONFIRMED, join=union_join)),
+        by_source=_largest_first(_counts(session, Signature.source, CONFIRMED)),
         days=series,
         confirmed=statuses.get(SignatureStatus.CONFIRMED, 0),
         pending=statuses.get(SignatureStatus.PENDING, 0),
         held=statuses.get(SignatureStatus.HELD, 0),
+    )
+
+
+def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> UnionDashboard:
+    """The union's figures as its organiser may see them.
+
+    Members who agreed to sharing (confirmed, consenting: the people the organiser can export)
+    are counted exactly. Everyone else credited to the union appears exactly only in the union's
+    public totals (confirmed, and confirmed per sector, as /api/v1/counts?org= publishes them);
+    per source and per day they go through disclosure.suppress, treating the group's total as
+    known (public total minus the consenting members the organiser can count), and the number
+    awaiting confirmation is shown only from the threshold up.
+    """
+    member = Signature.organisation_id == organisation_id
+    sector_join = (Sector, Sector.id == Signature.sector_id)
+    statuses = dict(
+        session.execute(select(Signature.status, func.count()).where(member).group_by(Signature.status)).all()
+    )
+    public_by_sector = _counts(session, Sector.name, member, CONFIRMED, join=sector_join)
+    agreed_by_sector = _counts(session, Sector.name, member, AGREED, join=sector_join)
+    window = _window(days)
+    labels = [d.isoformat() for d in window]
+    signed_up = _by_day(session, window[0], member, SIGNED_UP, ~AGREED)
+    return UnionDashboard(
+        confirmed=statuses.get(SignatureStatus.CONFIRMED, 0),
+        agreed=sum(agreed_by_sector.values()),
+        pending=suppress({"pending": statuses.get(SignatureStatus.PENDING, 0)}, total_known=False).value("pending"),
+        by_sector=[(name, count, agreed_by_sector.get(name, 0)) for name, count in _largest_first(public_by_sector)],
+        by_source=_split(
+            _counts(session, Signature.source, member, AGREED),
+            _counts(session, Signature.source, member, NOT_AGREED),
+        ),
+        days=_split(
+            _by_day(session, window[0], member, AGREED),
+            {label: signed_up.get(label, 0) for label in labels},
+            order=labels,
+        ),
     )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
-import json
-import unicodedata
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import NamedTuple
+from datetime import date, datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -18,11 +13,13 @@ from sqlalchemy.orm import Session
 from app.models import Organisation, Organiser, OrganiserRole, Sector, Signature, SignatureStatus
 from app.services import audit
 from app.services.counts import UnknownFilter
-from app.services.days import within_days
+from app.services.days import DayOutOfRange, within_days
+from app.services.export_formats import CSV_HEADER, ExportRow, csv_chunks, osdi_chunks, osdi_person, split_name
 from app.services.keys import Keys
 
 __all__ = [
     "CSV_HEADER",
+    "DayOutOfRange",
     "ExportFilters",
     "ExportFormat",
     "ExportRow",
@@ -41,26 +38,6 @@ __all__ = [
 
 # Rows fetched from the database per round trip; memory stays flat whatever the table size.
 YIELD_PER = 5000
-# Bytes of output gathered before a chunk is handed on.
-CHUNK_BYTES = 64 * 1024
-OSDI_ORIGIN_SYSTEM = "Care Don't Share"
-
-CSV_HEADER = (
-    "name",
-    "email",
-    "sector",
-    "union",
-    "postcode_area",
-    "source",
-    "consent_updates",
-    "consent_share_union",
-    "signed_at_utc",
-    "confirmed_at_utc",
-    "wording_version",
-)
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV injection"),
-# and some spreadsheets fold the full-width forms (＝＋－＠) into them.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 class ExportFormat(enum.StrEnum):
@@ -126,30 +103,12 @@ class ExportScope:
         return {"organisation_id": self.organisation_id, "only": "consent_share_union"}
 
 
-class ExportRow(NamedTuple):
-    """One confirmed signatory, decrypted. Sector and union are slugs."""
-
-    id: int
-    name: str
-    email: str
-    sector: str
-    union: str | None
-    postcode_area: str | None
-    source: str | None
-    consent_updates: bool
-    consent_share_union: bool
-    signed_at: datetime
-    confirmed_at: datetime
-    consents_updated_at: datetime
-    wording_version: str
-
-
 def export_query(session: Session, filters: ExportFilters, scope: ExportScope) -> Select:
     """The SELECT of confirmed, not anonymised signatures in the scope matching the filters.
 
     Call it before streaming starts: it raises UnknownFilter for a sector or union slug that
-    does not exist, which a view turns into a 400. A date range that ends before it starts
-    matches nothing.
+    does not exist and DayOutOfRange for a day outside days.FIRST_DAY..LAST_DAY, which a view
+    turns into a 400. A date range that ends before it starts matches nothing.
     """
     query = (
         select(
@@ -215,107 +174,6 @@ def signatory_rows(session: Session, keys: Keys, query: Select) -> Iterator[Expo
         result.close()
 
 
-def _utc_text(moment: datetime) -> str:
-    """2026-03-10 12:30:05: a form every spreadsheet reads as a date and time."""
-    return moment.astimezone(UTC).isoformat(" ", "seconds")[:19]
-
-
-def _safe_cell(value: str | None) -> str:
-    """The value as a spreadsheet shows it as text: formula-like cells get a leading apostrophe."""
-    if not value:
-        return ""
-    return "'" + value if _formula_like(value) else value
-
-
-def _formula_like(value: str) -> bool:
-    """True if the cell starts like a formula, also behind invisible format characters (Cf, e.g. U+200B)."""
-    start = 0
-    while start < len(value) and unicodedata.category(value[start]) == "Cf":
-        start += 1
-    return value.startswith(_FORMULA_STARTS, start)
-
-
-def csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
-    """UTF-8 CSV with a byte-order mark (so Excel reads the accents) and CSV_HEADER, in ~64 KB chunks."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(CSV_HEADER)
-    safe = _safe_cell
-    for row in rows:
-        writer.writerow(
-            (
-                safe(row.name),
-                safe(row.email),
-                row.sector,
-                row.union or "",
-                safe(row.postcode_area),
-                safe(row.source),
-                "yes" if row.consent_updates else "no",
-                "yes" if row.consent_share_union else "no",
-                _utc_text(row.signed_at),
-                _utc_text(row.confirmed_at),
-                safe(row.wording_version),
-            )
-        )
-        if buffer.tell() >= CHUNK_BYTES:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def split_name(name: str) -> tuple[str, str | None]:
-    """(given_name, family_name): the last word is the family name; a one-word name has none."""
-    given, _, family = name.strip().rpartition(" ")
-    if not given:
-        return family, None
-    return given.strip(), family
-
-
-def osdi_person(row: ExportRow) -> dict:
-    """One signatory as an OSDI person (https://opensupporter.github.io/osdi-docs/people.html)."""
-    given, family = split_name(row.name)
-    person: dict = {"identifiers": [f"care-dont-share:{row.id}"], "origin_system": OSDI_ORIGIN_SYSTEM}
-    person["given_name"] = given
-    if family:
-        person["family_name"] = family
-    person["email_addresses"] = [
-        {"address": row.email, "primary": True, "status": "subscribed" if row.consent_updates else "unsubscribed"}
-    ]
-    if row.postcode_area:
-        person["postal_addresses"] = [{"postal_code": row.postcode_area, "country": "GB", "primary": True}]
-    person["custom_fields"] = {
-        "sector": row.sector,
-        "union": row.union,
-        "consent_share_union": row.consent_share_union,
-        "wording_version": row.wording_version,
-    }
-    person["created_date"] = row.signed_at.astimezone(UTC).isoformat()
-    person["modified_date"] = max(row.signed_at, row.confirmed_at, row.consents_updated_at).astimezone(UTC).isoformat()
-    person["referrer_data"] = {"source": row.source, "referrer": row.union}
-    return person
-
-
-def osdi_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
-    """An OSDI people collection as one JSON document, streamed; total_records comes last."""
-    parts = ['{"_embedded":{"osdi:people":[']
-    size = len(parts[0])
-    total = 0
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for row in rows:
-        text = ("," if total else "") + dumps(osdi_person(row))
-        total += 1
-        parts.append(text)
-        size += len(text)
-        if size >= CHUNK_BYTES:
-            yield "".join(parts).encode()
-            parts.clear()
-            size = 0
-    parts.append(f']}},"total_records":{total},"page":1,"total_pages":1}}')
-    yield "".join(parts).encode()
-
-
 def record_export(
     session: Session,
     actor: audit.Actor,
@@ -375,7 +233,7 @@ def stream_export(
     filters: ExportFilters,
     scope: ExportScope,
 ) -> Generator[bytes, None, None]:
-    """The export as byte chunks, audited when it ends; raises UnknownFilter now, before streaming.
+    """The export as byte chunks, audited when it ends; raises UnknownFilter or DayOutOfRange now.
 
     The chunks hold the session's connection until they are exhausted or closed, so a web view
     must keep the session alive for the response (stream_with_context) and close the iterator.

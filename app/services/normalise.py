@@ -16,6 +16,18 @@ CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066
 # Full UK postcode (plus the GIR 0AA oddity); outward code is the part before the space.
 POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
 INVALID_EMAIL = "Enter an email address in the correct format, like name@example.com."
+NAME_MAX = 100
+# A name is not a place for a link: it is shown to organisers and was once put into emails.
+WEB_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:\s*[/\\]{2}|\bhttps?:", re.IGNORECASE)
+WEB_HOST = re.compile(r"(?<![\w.-])www\d{0,3}\.", re.IGNORECASE)
+DOTTED = re.compile(r"[\w-]+(?:\.[\w-]+)+(/)?")
+# Endings that make a dotted word read as a web address ("example.com", "bit.ly"). A two-letter
+# ending after a lone initial is a name, not a host: "Y.Li", "K.Im", "J.De".
+WEB_ENDINGS = frozenset(
+    "com net org info biz xyz top site online shop store club app dev link click live space website tech blog "
+    "news page pro vip win work email io co ly me tv cc ws gl gd to tk ml ga cf gq pw sh ai gg im fm uk us eu "
+    "de fr nl ru cn su ua".split()
+)
 
 
 class InvalidInput(ValueError):
@@ -52,6 +64,38 @@ def clean_text(value: str, *, max_length: int) -> str:
     if len(value) > max_length:
         raise InvalidInput(f"This must be {max_length} characters or fewer.")
     return re.sub(r" {2,}", " ", value)
+
+
+def clean_name(value: str) -> str:
+    """A signer's name as we store it; raises InvalidInput with a message for the signer.
+
+    Refuses invisible format characters (Unicode category Cf: zero-width spaces, direction
+    overrides), control characters, more than NAME_MAX characters and anything that reads
+    as a web address. The one rule for the sign-up form, the confirmation page and the service.
+    """
+    value = unicodedata.normalize("NFC", value)
+    if any(unicodedata.category(char) == "Cf" for char in value):
+        raise InvalidInput("Remove the invisible formatting characters (such as zero-width spaces) from your name.")
+    value = clean_text(value, max_length=NAME_MAX)
+    if not value:
+        raise InvalidInput("Enter your name.")
+    if _looks_like_web_address(value):
+        raise InvalidInput("Enter your name without a web address.")
+    return value
+
+
+def _looks_like_web_address(name: str) -> bool:
+    # Compatibility forms fold ("ｅｘａｍｐｌｅ．ｃｏｍ", "example․com"); so does the ideographic full stop.
+    probe = unicodedata.normalize("NFKC", name).replace("\u3002", ".")
+    if WEB_SCHEME.search(probe) or WEB_HOST.search(probe):
+        return True
+    for match in DOTTED.finditer(probe):
+        labels = match.group(0).casefold().split(".")
+        if match.group(1):  # followed by a path: "bit.ly/x"
+            return True
+        if labels[-1] in WEB_ENDINGS and not (len(labels[-1]) == 2 and len(labels[-2]) == 1):
+            return True
+    return False
 
 
 def normalise_email(address: str) -> str:

@@ -1,44 +1,39 @@
-"""Organiser accounts: creation, passwords, sign-in with lockout, two-factor codes."""
+"""Organiser accounts: creation, passwords and password resets, off-boarding.
+
+Signing in and sessions are in organiser_sessions.py; two-factor codes in two_factor.py.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from datetime import datetime, timedelta
-from functools import cache
 
-import pyotp
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import generate_password_hash
 
-from app.models import Organisation, Organiser, OrganiserRole, OutboxMessage, utcnow
+from app.models import AuditEvent, Organisation, Organiser, OrganiserRole, OutboxMessage, utcnow
 from app.services import audit, tokens
 from app.services.keys import Keys
+from app.services.organiser_sessions import end_all_sessions
 
 log = logging.getLogger(__name__)
 
 PASSWORD_PURPOSE = "organiser-password"
 PASSWORD_RESET_EMAIL = "organiser_password_reset"
-TOTP_ISSUER = "Care Don't Share"
-
-
-@cache
-def _dummy_hash() -> str:
-    """Checked when the account does not exist, so both paths take as long (made on first use)."""
-    return generate_password_hash("not-a-real-password")
+PASSWORD_RESET_QUEUED = "account.password_reset_requested"
 
 
 class AccountError(ValueError):
     """A request about an account that cannot be done; the message is safe to show."""
 
 
-class LoginFailed(Exception):
-    """Wrong email, wrong password, locked or disabled: deliberately indistinguishable."""
-
-
 def _new_nonce() -> str:
     return secrets.token_hex(16)
+
+
+# Accounts -------------------------------------------------------------------------------------
 
 
 def create_organiser(
@@ -69,6 +64,66 @@ def create_organiser(
     return organiser
 
 
+def list_organisers(session: Session) -> list[Organiser]:
+    """Every account, oldest first, with its union loaded."""
+    query = select(Organiser).options(selectinload(Organiser.organisation)).order_by(Organiser.id)
+    return list(session.execute(query).scalars())
+
+
+def find_organiser(session: Session, email_or_id: str) -> Organiser:
+    """The account with this email address or id. Raises AccountError."""
+    ref = email_or_id.strip().lower()
+    where = Organiser.id == int(ref) if ref.isdigit() else Organiser.email == ref
+    organiser = session.execute(select(Organiser).where(where)).scalar()
+    if organiser is None:
+        raise AccountError(f"No organiser account {email_or_id!r}.")
+    return organiser
+
+
+def disable_organiser(session: Session, actor: audit.Actor, organiser_id: int) -> Organiser:
+    """Disable an account: its sessions end and its password links die at once; audited; commits.
+
+    Raises AccountError for an unknown or already disabled account, or an actor disabling themselves.
+    """
+    organiser = get_account(session, organiser_id)
+    if actor.organiser_id == organiser.id:
+        raise AccountError("You cannot disable your own account.")
+    if organiser.disabled_at is not None:
+        raise AccountError("That account is already disabled.")
+    now = utcnow()
+    organiser.disabled_at = now
+    organiser.session_nonce = _new_nonce()
+    ended = end_all_sessions(session, organiser.id, now)
+    audit.record(session, actor, "account.disable", account_id=organiser.id, sessions_ended=ended)
+    session.commit()
+    return organiser
+
+
+def enable_organiser(session: Session, actor: audit.Actor, organiser_id: int) -> Organiser:
+    """Let a disabled account sign in again (with its password and two-factor); audited; commits.
+
+    Raises AccountError for an unknown account or one that is not disabled.
+    """
+    organiser = get_account(session, organiser_id)
+    if organiser.disabled_at is None:
+        raise AccountError("That account is not disabled.")
+    organiser.disabled_at = None
+    audit.record(session, actor, "account.enable", account_id=organiser.id)
+    session.commit()
+    return organiser
+
+
+def get_account(session: Session, organiser_id: int) -> Organiser:
+    """The account with this id. Raises AccountError."""
+    organiser = session.get(Organiser, organiser_id)
+    if organiser is None:
+        raise AccountError("No such account.")
+    return organiser
+
+
+# Passwords ------------------------------------------------------------------------------------
+
+
 def password_link_token(keys: Keys, organiser: Organiser) -> str:
     """A one-time token to set a password; it dies when the password is set (nonce rotates)."""
     return tokens.make_token(keys.token_key, PASSWORD_PURPOSE, organiser.id, organiser.session_nonce.encode())
@@ -86,7 +141,10 @@ def organiser_for_password_token(session: Session, keys: Keys, token: str, max_a
 def set_password(
     session: Session, keys: Keys, token: str, password: str, *, max_age_seconds: int, min_length: int
 ) -> Organiser:
-    """Set the password from a link; ends other sessions and voids the link. Raises BadToken, AccountError."""
+    """Set the password from a link; ends every session of the account and voids the link.
+
+    Raises BadToken, AccountError.
+    """
     organiser = organiser_for_password_token(session, keys, token, max_age_seconds)
     if len(password) < min_length:
         raise AccountError(f"Use at least {min_length} characters.")
@@ -94,121 +152,46 @@ def set_password(
         raise AccountError("Use 200 characters or fewer.")
     organiser.password_hash = generate_password_hash(password)
     organiser.session_nonce = _new_nonce()
-    organiser.failed_logins = 0
-    organiser.locked_until = None
-    audit.record(session, audit.Actor.of(organiser), "account.password_set", account_id=organiser.id)
+    ended = end_all_sessions(session, organiser.id, utcnow())
+    audit.record(
+        session, audit.Actor.of(organiser), "account.password_set", account_id=organiser.id, sessions_ended=ended
+    )
     session.commit()
     return organiser
 
 
-def authenticate(
-    session: Session, email: str, password: str, *, max_failures: int, lockout: timedelta, now: datetime | None = None
-) -> Organiser:
-    """Check a password; after max_failures wrong ones the account is locked for a while.
+def request_password_reset(session: Session, email: str, *, max_per_hour: int, now: datetime | None = None) -> None:
+    """Queue a reset email if the account exists, is enabled and has had fewer than max_per_hour.
 
-    Raises LoginFailed with no detail for every kind of failure. Records failures.
+    Callers say the same thing whatever happened. Every branch runs the same statements (a
+    look-up, a count, a conditional insert into the outbox, an audit row, a commit), so the
+    time taken does not tell them apart either (bench/bench_login_timing.py measures it).
     """
     now = now or utcnow()
-    email = email.strip().lower()
-    organiser = session.execute(select(Organiser).where(Organiser.email == email)).scalar()
-    if organiser is None or organiser.password_hash is None:
-        check_password_hash(_dummy_hash(), password)
-        audit.record(session, audit.ANONYMOUS, "login.failed", reason="unknown account")
-        session.commit()
-        raise LoginFailed
-    locked = organiser.locked_until is not None and organiser.locked_until > now
-    if locked or organiser.disabled_at is not None or not check_password_hash(organiser.password_hash, password):
-        if not locked:
-            organiser.failed_logins += 1
-            if organiser.failed_logins >= max_failures:
-                organiser.locked_until = now + lockout
-                organiser.failed_logins = 0
-        reason = "locked" if locked else "disabled" if organiser.disabled_at else "wrong password"
-        audit.record(session, audit.Actor.of(organiser), "login.failed", account_id=organiser.id, reason=reason)
-        session.commit()
-        raise LoginFailed
-    organiser.failed_logins = 0
-    session.commit()
-    return organiser
-
-
-def record_login(session: Session, organiser: Organiser) -> None:
-    organiser.last_login_at = utcnow()
-    audit.record(session, audit.Actor.of(organiser), "login", account_id=organiser.id)
-    session.commit()
-
-
-def record_throttled_login(session: Session) -> None:
-    """Audit a sign-in refused by the rate limit (no account named: the email may not exist); commits."""
-    audit.record(session, audit.ANONYMOUS, "login.failed", reason="throttled")
-    session.commit()
-
-
-def record_code_failure(session: Session, organiser: Organiser) -> None:
-    """Audit a wrong or throttled two-factor code at sign-in; commits."""
-    audit.record(session, audit.Actor.of(organiser), "login.failed", account_id=organiser.id, reason="code")
-    session.commit()
-
-
-def record_logout(session: Session, organiser: Organiser) -> None:
-    """Audit an organiser signing out; commits. Ending the web session is the caller's job."""
-    audit.record(session, audit.Actor.of(organiser), "logout", account_id=organiser.id)
-    session.commit()
-
-
-def request_password_reset(session: Session, email: str) -> None:
-    """Queue a reset email if the account exists; callers say the same thing either way."""
     organiser = session.execute(select(Organiser).where(Organiser.email == email.strip().lower())).scalar()
-    if organiser is None or organiser.disabled_at is not None:
-        return
-    session.add(OutboxMessage(organiser_id=organiser.id, kind=PASSWORD_RESET_EMAIL))
-    audit.record(session, audit.Actor.of(organiser), "account.password_reset_requested", account_id=organiser.id)
-    session.commit()
-
-
-def begin_totp_setup(session: Session, keys: Keys, organiser: Organiser) -> str:
-    """A new secret for the organiser's authenticator app (not active until confirmed)."""
-    secret = pyotp.random_base32()
-    organiser.totp_secret_encrypted = keys.cipher.encrypt(secret)
-    organiser.totp_enabled = False
-    session.commit()
-    return secret
-
-
-def totp_secret(keys: Keys, organiser: Organiser) -> str | None:
-    if organiser.totp_secret_encrypted is None:
-        return None
-    return keys.cipher.decrypt(organiser.totp_secret_encrypted)
-
-
-def totp_provisioning_uri(keys: Keys, organiser: Organiser) -> str:
-    """The otpauth:// URI an authenticator app scans. Raises AccountError if setup has not begun."""
-    secret = totp_secret(keys, organiser)
-    if secret is None:
-        raise AccountError("Two-factor setup has not begun for this account.")
-    return pyotp.TOTP(secret).provisioning_uri(name=organiser.email, issuer_name=TOTP_ISSUER)
-
-
-def verify_totp(keys: Keys, organiser: Organiser, code: str) -> bool:
-    secret = totp_secret(keys, organiser)
-    code = "".join(code.split())
-    return bool(secret) and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
-
-
-def confirm_totp(session: Session, keys: Keys, organiser: Organiser, code: str) -> None:
-    """Switch two-factor on once the organiser proves their app shows the right code."""
-    if not verify_totp(keys, organiser, code):
-        raise AccountError("That code did not match. Check your authenticator app's clock and try again.")
-    organiser.totp_enabled = True
-    audit.record(session, audit.Actor.of(organiser), "account.totp_enabled", account_id=organiser.id)
-    session.commit()
-
-
-def disable_organiser(session: Session, actor: audit.Actor, organiser_id: int) -> None:
-    organiser = session.get(Organiser, organiser_id)
-    if organiser is None:
-        raise AccountError("No such account.")
-    organiser.disabled_at = utcnow()
-    organiser.session_nonce = _new_nonce()
-    audit.record(session, actor, "account.disable", account_id=organiser_id)
+    account_id = organiser.id if organiser else 0  # 0 matches nothing: the same queries either way
+    queued = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == PASSWORD_RESET_QUEUED,
+            AuditEvent.actor_id == account_id,
+            AuditEvent.at >= now - timedelta(hours=1),
+        )
+    )
+    refused = "unknown account" if organiser is None else "disabled" if organiser.disabled_at else None
+    if refused is None and queued >= max_per_hour:
+        refused = "hourly limit"
+    # INSERT ... SELECT ... WHERE: one statement that adds the email only when it should.
+    session.execute(
+        insert(OutboxMessage).from_select(
+            ["organiser_id", "kind"],
+            select(literal(account_id), literal(PASSWORD_RESET_EMAIL)).where(literal(refused is None)),
+        )
+    )
+    if refused is None:
+        audit.record(session, audit.Actor.of(organiser), PASSWORD_RESET_QUEUED, account_id=account_id)
+    else:
+        details = {"account_id": organiser.id} if organiser else {}
+        audit.record(session, audit.ANONYMOUS, "account.password_reset_refused", reason=refused, **details)
     session.commit()

@@ -1,4 +1,7 @@
-"""Signing, confirming, withdrawing and changing consents: one transaction per use case."""
+"""Signing up (and signing again), link tokens and withdrawal: one transaction per use case.
+
+Confirming is in confirmation.py and the signer's choices in consents.py.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus,
 from app.services import tokens
 from app.services.counts import adjust_count
 from app.services.keys import Keys
-from app.services.normalise import canonical_email, normalise_email
+from app.services.normalise import canonical_email, clean_name, normalise_email
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 @dataclass(frozen=True)
 class SignUp:
-    """What a signer submitted, already validated by the form."""
+    """What a form submitted. It carries no consents: only the mailbox holder gives them, on confirming."""
 
     name: str
     email: str
@@ -38,8 +41,6 @@ class SignUp:
     organisation_id: int | None = None
     postcode_outward: str | None = None
     source: str | None = None
-    consent_updates: bool = False
-    consent_share_union: bool = False
 
 
 class SignOutcome(enum.Enum):
@@ -66,31 +67,37 @@ def sign_pledge(
 ) -> SignOutcome:
     """Record a signature and queue its confirmation email, in one transaction.
 
+    Both consents start off: only the mailbox holder gives them, on the confirmation page.
     With a hold_reason (or an address at a blocked domain) the signature is stored as HELD:
-    no email, not counted, waiting for an organiser's review. A second submission for the
-    same mailbox changes nothing but queues one reminder (its confirmation again, or "you
-    have already signed"), up to max_emails in all; an unsuspicious one releases a held
-    signature into the normal confirmation flow. Concurrent submissions of one mailbox meet
-    at the unique email_key constraint.
+    no email, not counted, waiting for an organiser's review. A later unsuspicious submission
+    for the same mailbox replaces an unconfirmed signature's details (and releases a held
+    one), since whoever typed the first may not hold the mailbox; it queues the confirmation
+    again, up to max_emails in all. A confirmed signature is never changed: it is sent "you
+    have already signed", within the same cap. Concurrent submissions of one mailbox meet at
+    the unique email_key constraint. Raises InvalidInput for a name or email we cannot take.
     """
+    name = clean_name(signup.name)
     canonical = canonical_email(signup.email)
     if hold_reason is None and is_blocked_domain(session, canonical.rpartition("@")[2]):
         hold_reason = HoldReason.BLOCKED_DOMAIN
     held = hold_reason is not None
     email_key = keys.cipher.blind_index(canonical)
+    details = {
+        "email_encrypted": keys.cipher.encrypt(normalise_email(signup.email)),
+        "name_encrypted": keys.cipher.encrypt(name),
+        "sector_id": signup.sector_id,
+        "organisation_id": signup.organisation_id,
+        "postcode_outward": signup.postcode_outward,
+        "source": signup.source,
+        "wording_version": signup.wording_version,
+        "consent_updates": False,
+        "consent_share_union": False,
+    }
     try:
         signature = Signature(
             email_key=email_key,
             email_domain_key=keys.cipher.domain_index(canonical.rpartition("@")[2]),
-            email_encrypted=keys.cipher.encrypt(normalise_email(signup.email)),
-            name_encrypted=keys.cipher.encrypt(signup.name),
-            sector_id=signup.sector_id,
-            organisation_id=signup.organisation_id,
-            postcode_outward=signup.postcode_outward,
-            source=signup.source,
-            consent_updates=signup.consent_updates,
-            consent_share_union=signup.consent_share_union and signup.organisation_id is not None,
-            wording_version=signup.wording_version,
+            **details,
             token_nonce=secrets.token_bytes(16),
             status=SignatureStatus.HELD if held else SignatureStatus.PENDING,
             held_reason=hold_reason,
@@ -106,15 +113,19 @@ def sign_pledge(
     except IntegrityError as error:
         session.rollback()
         duplicate = error
-    existing = session.execute(
-        select(Signature.id, Signature.status).where(Signature.email_key == email_key)
-    ).one_or_none()
-    if existing is None:  # not a duplicate after all: some other constraint failed
-        raise duplicate
-    if held or existing.status == SignatureStatus.INVALID:
-        log.info("signature id=%s resubmitted; ignored (%s)", existing.id, hold_reason or "invalid")
-        return SignOutcome.IGNORED
-    return _remind_existing(session, existing, max_emails)
+    for _ in range(3):  # the row may be confirmed or released between our read and our write
+        existing = session.execute(
+            select(Signature.id, Signature.status).where(Signature.email_key == email_key)
+        ).one_or_none()
+        if existing is None:  # not a duplicate after all: some other constraint failed
+            raise duplicate
+        if held or existing.status == SignatureStatus.INVALID:
+            log.info("signature id=%s resubmitted; ignored (%s)", existing.id, hold_reason or "invalid")
+            return SignOutcome.IGNORED
+        outcome = _resubmitted(session, existing, details, max_emails)
+        if outcome is not None:
+            return outcome
+    return SignOutcome.IGNORED
 
 
 def is_blocked_domain(session: Session, domain: str) -> bool:
@@ -127,24 +138,31 @@ def is_blocked_domain(session: Session, domain: str) -> bool:
     )
 
 
-def _remind_existing(session: Session, existing, max_emails: int) -> SignOutcome:
-    values = {"emails_queued": Signature.emails_queued + 1}
-    if existing.status == SignatureStatus.HELD:  # a clean submission takes it out of review
-        values |= {"status": SignatureStatus.PENDING, "held_reason": None}
+def _resubmitted(session: Session, existing, details: dict, max_emails: int) -> SignOutcome | None:
+    """A clean submission for a mailbox that has a signature; None if its status changed meanwhile."""
+    confirmed = existing.status == SignatureStatus.CONFIRMED
+    if not confirmed:  # the latest details stand until the mailbox holder confirms; a held one is released
+        replaced = session.execute(
+            update(Signature)
+            .where(Signature.id == existing.id, Signature.status == existing.status)
+            .values(**details, status=SignatureStatus.PENDING, held_reason=None)
+        ).rowcount
+        if not replaced:
+            session.rollback()
+            return None
     claimed = session.execute(
         update(Signature)
         .where(
             Signature.id == existing.id,
-            Signature.status == existing.status,
+            Signature.status == (SignatureStatus.CONFIRMED if confirmed else SignatureStatus.PENDING),
             Signature.emails_queued < max_emails,
         )
-        .values(**values)
+        .values(emails_queued=Signature.emails_queued + 1)
     ).rowcount
     if not claimed:
-        session.rollback()
+        session.commit()  # an unconfirmed signature's details are replaced even without an email
         log.info("signature id=%s resubmitted; email limit reached", existing.id)
         return SignOutcome.EMAIL_LIMIT_REACHED
-    confirmed = existing.status == SignatureStatus.CONFIRMED
     kind = ALREADY_SIGNED_EMAIL if confirmed else CONFIRM_EMAIL
     session.add(OutboxMessage(signature_id=existing.id, kind=kind))
     session.commit()
@@ -161,36 +179,6 @@ def signature_for_token(
     if signature is None:
         raise tokens.BadToken("no such signature")
     tokens.verify_token(keys.token_key, purpose, parsed, signature.token_nonce, max_age_seconds)
-    return signature
-
-
-def confirmable_signature(session: Session, keys: Keys, token: str, max_age_seconds: int) -> Signature:
-    """The signature a confirmation link is for, unless moderators have held or invalidated it."""
-    signature = signature_for_token(session, keys, tokens.CONFIRM, token, max_age_seconds)
-    if signature.status in (SignatureStatus.HELD, SignatureStatus.INVALID):
-        raise tokens.BadToken("not confirmable")
-    return signature
-
-
-def confirm_signature(
-    session: Session, keys: Keys, token: str, max_age_seconds: int, now: datetime | None = None
-) -> Signature:
-    """Confirm the signature (idempotent) and count it, in one transaction.
-
-    Raises tokens.BadToken for a malformed, forged, revoked or expired link.
-    """
-    signature = confirmable_signature(session, keys, token, max_age_seconds)
-    now = now or utcnow()
-    changed = session.execute(
-        update(Signature)
-        .where(Signature.id == signature.id, Signature.status == SignatureStatus.PENDING)
-        .values(status=SignatureStatus.CONFIRMED, confirmed_at=now)
-    ).rowcount
-    if changed:
-        adjust_count(session, signature.sector_id, signature.organisation_id, +1, now)
-        log.info("signature confirmed id=%s", signature.id)
-    session.commit()
-    session.refresh(signature)
     return signature
 
 
@@ -212,17 +200,6 @@ def erase_signature(session: Session, signature: Signature) -> None:
         adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
     session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
     session.delete(signature)
-
-
-def update_consents(session: Session, keys: Keys, token: str, *, updates: bool, share_union: bool) -> Signature:
-    """Record the signer's new consent choices; raises BadToken."""
-    signature = signature_for_token(session, keys, tokens.MANAGE, token)
-    signature.consent_updates = updates
-    signature.consent_share_union = share_union and signature.organisation_id is not None
-    signature.consents_updated_at = utcnow()
-    session.commit()
-    log.info("consents updated id=%s", signature.id)
-    return signature
 
 
 def personal_data(keys: Keys, signature: Signature) -> dict:

@@ -1,4 +1,4 @@
-"""The embeddable count: /widget.js, the /widget/... iframe, the /badge/....svg badge, /oembed and /embed."""
+"""The embeddable count and share cards: /widget.js, /widget/..., /badge/....svg, /oembed, /embed, /share/....png."""
 
 from flask import Blueprint
 
@@ -12,4 +12,4 @@ def _install_response_cache(state) -> None:
     install(state.app)
 
 
-from app.widget import builder, oembed, views  # noqa: E402,F401
+from app.widget import builder, oembed, share_cards, views  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""organiser sessions held on the server; last accepted TOTP step
+"""organiser sessions held on the server; last accepted TOTP step; no per-account lockout
 
 Revision ID: 0004
 Revises: 0003
@@ -8,7 +8,6 @@ Create Date: 2026-11-30 01:10:00
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0004"
 down_revision = "0003"
@@ -38,10 +37,20 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_organiser_session_organiser_id"), ["organiser_id"], unique=False)
     with op.batch_alter_table("organiser", schema=None) as batch_op:
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+        # Failed sign-ins are now limited per address and per account-and-address, not by
+        # locking the account (which let anyone lock its owner out).
+        batch_op.drop_column("locked_until")
+        batch_op.drop_column("failed_logins")
+        batch_op.create_check_constraint(
+            op.f("ck_organiser_totp_has_secret"), "NOT totp_enabled OR totp_secret_encrypted IS NOT NULL"
+        )
 
 
 def downgrade():
     with op.batch_alter_table("organiser", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_organiser_totp_has_secret"), type_="check")
+        batch_op.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_column("totp_last_step")
     with op.batch_alter_table("organiser_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organiser_session_organiser_id"))

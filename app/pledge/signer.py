@@ -1,0 +1,170 @@
+"""The pages a signer reaches from our emails: confirm (with their choices), manage, withdraw, unsubscribe."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+
+from app import content_loader as content
+from app.errors import error_response
+from app.extensions import csrf, db, keys
+from app.models import Signature, SignatureStatus
+from app.pledge import bp
+from app.pledge.forms import ConfirmForm, ConsentsForm, WithdrawForm
+from app.security import mark_no_store, no_store
+from app.services import tokens
+from app.services.confirmation import (
+    DetailsChanged,
+    confirm_signature,
+    confirmable_signature,
+    offered_confirmation,
+)
+from app.services.consents import ConsentRefused, can_share_with, stop_updates, update_consents
+from app.services.signing import personal_data, signature_for_token, withdraw_signature
+
+
+@bp.errorhandler(tokens.BadToken)
+def bad_link(error: tokens.BadToken):
+    """A confirm or manage link that is malformed, forged or revoked (404), or expired (410); never stored."""
+    if str(error) == "expired":
+        response = error_response(
+            410,
+            "This link has expired. Sign the pledge again and we will send you a new one.",
+            "This link has expired",
+        )
+    else:
+        response = error_response(
+            404,
+            "This link is not valid. Check that you copied the whole link from the email.",
+            "This link is not valid",
+        )
+    return mark_no_store(response)
+
+
+@bp.errorhandler(ConsentRefused)
+def consent_refused(error: ConsentRefused):
+    """A choice the service will not record (say, sharing with "another union"): nothing was saved."""
+    return mark_no_store(error_response(400, str(error), "We could not save your choices"))
+
+
+def _confirm_max_age() -> int:
+    return current_app.config["CONFIRM_TOKEN_MAX_AGE_DAYS"] * 86400
+
+
+def _wording_version() -> str:
+    return content.pledge()["version"]
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@no_store
+def confirm(token: str):
+    signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
+    if signature.status == SignatureStatus.CONFIRMED:
+        if request.method == "POST":  # pressed again: nothing changes; choices change on the manage page
+            return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
+        return render_template("pledge/confirmed_already.html", signature=signature, manage_url=_manage_url(signature))
+    if request.method == "GET":
+        return _confirm_page(
+            signature, ConfirmForm.offering(offered_confirmation(keys(), signature, _wording_version()))
+        )
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _confirm_page(signature, form, status=400)
+    try:
+        signature = confirm_signature(
+            db.session, keys(), token, _confirm_max_age(), form.confirmation(_wording_version())
+        )
+    except DetailsChanged:  # signed again since the page was shown: show what would now be recorded
+        signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
+        offered = offered_confirmation(keys(), signature, _wording_version())
+        return _confirm_page(signature, ConfirmForm.offering(offered), status=409, changed=True)
+    return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
+
+
+def _confirm_page(signature: Signature, form: ConfirmForm, status: int = 200, changed: bool = False):
+    return render_template(
+        "pledge/confirm.html",
+        form=form,
+        signature=signature,
+        can_share=can_share_with(signature.organisation),
+        changed=changed,
+    ), status
+
+
+def _manage_url(signature: Signature) -> str:
+    """The signature's manage link: whoever holds its confirmation link holds the email with both."""
+    return url_for(
+        ".manage", token=tokens.make_token(keys().token_key, tokens.MANAGE, signature.id, signature.token_nonce)
+    )
+
+
+@bp.get("/manage/<token>")
+@no_store
+def manage(token: str):
+    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    consents = ConsentsForm(
+        data={
+            "consent_updates": signature.consent_updates,
+            "consent_share_union": signature.consent_share_union,
+        }
+    )
+    return render_template(
+        "pledge/manage.html",
+        signature=signature,
+        consents=consents,
+        can_share=can_share_with(signature.organisation),
+        withdraw=WithdrawForm(),
+        token=token,
+        saved=request.args.get("saved") == "1",
+    )
+
+
+@bp.get("/manage/<token>/data.json")
+@no_store
+def manage_download(token: str):
+    signature = signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    response = make_response(json.dumps(personal_data(keys(), signature), indent=2, ensure_ascii=False))
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = 'attachment; filename="my-care-dont-share-data.json"'
+    return response
+
+
+@bp.post("/manage/<token>/consents")
+def manage_consents(token: str):
+    form = ConsentsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    update_consents(
+        db.session,
+        keys(),
+        token,
+        updates=form.consent_updates.data,
+        share_union=form.consent_share_union.data,
+    )
+    return redirect(url_for(".manage", token=token, saved=1), 303)
+
+
+@bp.post("/manage/<token>/withdraw")
+def manage_withdraw(token: str):
+    if not WithdrawForm().validate_on_submit():
+        abort(400)
+    withdraw_signature(db.session, keys(), token)
+    return redirect(url_for(".withdrawn"), 303)
+
+
+@bp.get("/withdrawn")
+def withdrawn():
+    return render_template("pledge/withdrawn.html")
+
+
+@bp.route("/manage/<token>/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt
+@no_store
+def unsubscribe(token: str):
+    """One-click unsubscribe (RFC 8058): the secret link itself authorises the POST."""
+    signature_for_token(db.session, keys(), tokens.MANAGE, token)
+    if request.method == "POST":
+        stop_updates(db.session, keys(), token)
+        return render_template("pledge/unsubscribed.html", token=token)
+    return render_template("pledge/unsubscribe.html", token=token)
