@@ -91,6 +91,8 @@ class Config:
     RATELIMIT_LOGIN_CODE = os.environ.get("RATELIMIT_LOGIN_CODE", "5 per 15 minutes")
 
     CONFIRM_TOKEN_MAX_AGE_DAYS = _env_int("CONFIRM_TOKEN_MAX_AGE_DAYS", 30)
+    # A pending sign-up gets one reminder this long after signing (`flask reminders send`).
+    CONFIRM_REMINDER_HOURS = _env_int("CONFIRM_REMINDER_HOURS", 48)
     UNCONFIRMED_RETENTION_DAYS = _env_int("UNCONFIRMED_RETENTION_DAYS", 30)
 
     COUNTS_MAX_AGE_SECONDS = 10

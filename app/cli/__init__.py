@@ -10,7 +10,8 @@ def register(app: Flask) -> None:
     from app.cli.mail import mail
     from app.cli.maintenance import retention, seed
     from app.cli.organisers import audit_command, organisers_group
+    from app.cli.reminders import reminders
     from app.cli.signing import signing
 
-    for command in (seed, mail, signing, organisers_group, audit_command, retention, export):
+    for command in (seed, mail, signing, organisers_group, audit_command, retention, reminders, export):
         app.cli.add_command(command)

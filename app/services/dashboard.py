@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 from app.models import Organisation, Sector, Signature, SignatureStatus, utcnow
 from app.services.days import start_of_day
 from app.services.disclosure import suppress
+from app.services.reminders import reminder_sent_before
 
 CONFIRMED = Signature.status == SignatureStatus.CONFIRMED
 AGREED = CONFIRMED & Signature.consent_share_union.is_(True)
 NOT_AGREED = CONFIRMED & Signature.consent_share_union.is_(False)
 # A union's sign-ups: confirmed or awaiting confirmation (held and removed ones are moderators' business).
 SIGNED_UP = Signature.status.in_([SignatureStatus.PENDING, SignatureStatus.CONFIRMED])
+# Confirmed after a reminder had gone out: what reminders bring in (admins only; see dashboard).
+CONFIRMED_AFTER_REMINDER = CONFIRMED & reminder_sent_before(Signature.confirmed_at)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,12 @@ class Day:
     day: date
     signed: int
     confirmed: int
+    after_reminder: int = 0  # of the confirmed, how many confirmed after a reminder
+
+    @property
+    def confirmation_rate(self) -> float | None:
+        """Share of the day's sign-ups (any status) confirmed so far; None on a day without any."""
+        return self.confirmed / self.signed if self.signed else None
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Dashboard:
     confirmed: int
     pending: int
     held: int
+    confirmed_after_reminder: int = 0
 
     @property
     def confirmation_rate(self) -> float | None:
@@ -135,24 +145,30 @@ def _split(agreed: dict[str, int], others: dict[str, int], order: Iterable[str] 
 
 
 def dashboard(session: Session, days: int = 30) -> Dashboard:
-    """Confirmed totals by sector, union and source, sign-ups per day, and confirmation share, all exact."""
+    """Confirmed totals by sector, union and source, sign-ups, confirmations and confirmations after
+    a reminder per day, and confirmation share, all exact."""
     sector_join = (Sector, Sector.id == Signature.sector_id)
     union_join = (Organisation, Organisation.id == Signature.organisation_id)
     statuses = dict(session.execute(select(Signature.status, func.count()).group_by(Signature.status)).all())
     window = _window(days)
     day = func.date(Signature.created_at)
     per_day = {
-        str(d): (signed, done)
-        for d, signed, done in session.execute(
-            select(day, func.count(), func.sum(case((CONFIRMED, 1), else_=0)))
+        str(d): (signed, done, reminded)
+        for d, signed, done, reminded in session.execute(
+            select(
+                day,
+                func.count(),
+                func.sum(case((CONFIRMED, 1), else_=0)),
+                func.sum(case((CONFIRMED_AFTER_REMINDER, 1), else_=0)),
+            )
             .where(Signature.created_at >= start_of_day(window[0]))
             .group_by(day)
         ).all()
     }
     series = []
     for d in window:
-        signed, done = per_day.get(d.isoformat(), (0, 0))
-        series.append(Day(d, signed, int(done or 0)))
+        signed, done, reminded = per_day.get(d.isoformat(), (0, 0, 0))
+        series.append(Day(d, signed, int(done or 0), int(reminded or 0)))
     return Dashboard(
         by_sector=_largest_first(_counts(session, Sector.name, CONFIRMED, join=sector_join)),
         by_union=_largest_first(_counts(session, Organisation.name, CONFIRMED, join=union_join)),
@@ -161,6 +177,9 @@ def dashboard(session: Session, days: int = 30) -> Dashboard:
         confirmed=statuses.get(SignatureStatus.CONFIRMED, 0),
         pending=statuses.get(SignatureStatus.PENDING, 0),
         held=statuses.get(SignatureStatus.HELD, 0),
+        confirmed_after_reminder=session.execute(
+            select(func.count()).select_from(Signature).where(CONFIRMED_AFTER_REMINDER)
+        ).scalar_one(),
     )
 
 
