@@ -90,6 +90,31 @@ class CountCell(db.Model):
     )
 
 
+class AreaCountCell(db.Model):
+    """Confirmed signatures of one count cell (sector, organisation) in one postcode area and region.
+
+    Kept in step with its CountCell by the same transactions (counts.adjust_count), so counts by
+    place never read the signature table. Keyed by the region as well as the area because a few
+    areas cross a border by district (CH5 is in Wales, CH1 in the North West). area_code is ""
+    and region "not-given" for a postcode left out or not understood. Keyed on the count cell,
+    not on (sector, organisation), because a NULL organisation cannot be part of a conflict
+    target; and the count cell's row lock already orders the transactions that touch its areas.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count_cell_id: Mapped[int] = mapped_column(ForeignKey("count_cell.id"))
+    area_code: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count_not_negative"),
+        CheckConstraint("(area_code = '') = (region = 'not-given')", name="not_given_has_no_area"),
+        UniqueConstraint("count_cell_id", "area_code", "region", name="uq_area_count_cell_place"),
+    )
+
+
 class SignatureStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for its owner to confirm by email
     CONFIRMED = "confirmed"  # counted

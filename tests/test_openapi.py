@@ -93,7 +93,12 @@ def test_the_document_is_valid_openapi_3_1(app):
     for component in loaded.raw_schema["components"]["schemas"].values():
         jsonschema_rs.meta.validate(component)  # JSON Schema 2020-12, the dialect OpenAPI 3.1 uses
     assert loaded.raw_schema["openapi"].startswith("3.1.")
-    assert set(loaded.raw_schema["paths"]) == {"/api/v1/counts", "/healthz", "/api/v1/openapi.json"}
+    assert set(loaded.raw_schema["paths"]) == {
+        "/api/v1/counts",
+        "/api/v1/regions",
+        "/healthz",
+        "/api/v1/openapi.json",
+    }
 
 
 def test_empty_counts_match_the_document(app, client):

@@ -1,9 +1,10 @@
-"""GET /api/v1/counts (open CORS, cacheable, conditional) and /healthz."""
+"""GET /api/v1/counts and /api/v1/regions (open CORS, cacheable, conditional) and /healthz."""
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 
 from flask import current_app, jsonify, make_response, request
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from app.errors import error_response
 from app.extensions import db, limiter
 from app.security import no_store
 from app.services.counts import UnknownFilter, get_counts
+from app.services.regions import count_by_place
 
 log = logging.getLogger(__name__)
 COUNT_FILTERS = ("sector", "org")
@@ -45,14 +47,30 @@ def counts():
         result = get_counts(db.session, **_count_filters())
     except (ValueError, UnknownFilter) as error:
         return _cors(error_response(400, str(error)))
-    body = json.dumps(result.as_json(), separators=(",", ":"))
-    response = make_response(body)
+    return _cors(_live_json(result.as_json(), result.updated_at))
+
+
+@bp.route("/api/v1/regions", methods=["GET", "OPTIONS"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_API"])
+def regions():
+    if request.method == "OPTIONS":
+        return _cors(make_response("", 204))
+    try:
+        result = count_by_place(db.session, **_count_filters())
+    except (ValueError, UnknownFilter) as error:
+        return _cors(error_response(400, str(error)))
+    return _cors(_live_json(result.as_json(), result.updated_at))
+
+
+def _live_json(document: dict, updated_at: datetime | None):
+    """A live count document: cacheable for a moment, with an ETag, answering If-None-Match with 304."""
+    response = make_response(json.dumps(document, separators=(",", ":")))
     response.mimetype = "application/json"
     response.headers["Cache-Control"] = cache_control.live_count()
     response.add_etag()
-    if result.updated_at:
-        response.last_modified = result.updated_at
-    return _cors(response.make_conditional(request))
+    if updated_at:
+        response.last_modified = updated_at
+    return response.make_conditional(request)
 
 
 def _cors(response):

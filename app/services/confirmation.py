@@ -102,7 +102,14 @@ def confirm_signature(
         )
     ).rowcount
     if changed:  # the cell is the one the row had when it was confirmed, by the WHERE above
-        adjust_count(session, confirmation.sector_id, confirmation.organisation_id, +1, now)
+        adjust_count(
+            session,
+            confirmation.sector_id,
+            confirmation.organisation_id,
+            +1,
+            now,
+            postcode_outward=confirmation.postcode_outward,
+        )
         session.commit()
         log.info("signature confirmed id=%s", signature.id)
     else:

@@ -1,4 +1,4 @@
-"""Live counts, read from the per-(sector, organisation) counter cells, never from signatures."""
+"""Live counts, read from the per-(sector, organisation) counter cells, never from signatures; and keeping them."""
 
 from __future__ import annotations
 
@@ -6,31 +6,68 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import CountCell, Organisation, Sector
+from app.models import AreaCountCell, CountCell, Organisation, Sector
+from app.services import geography
 
 
 class UnknownFilter(ValueError):
     """A sector or organisation slug that does not exist."""
 
 
-def adjust_count(session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime) -> None:
-    """Add delta to one cell inside the caller's transaction (creating the cell if missing)."""
-    changed = session.execute(
+def adjust_count(
+    session: Session,
+    sector_id: int,
+    organisation_id: int | None,
+    delta: int,
+    now: datetime,
+    *,
+    postcode_outward: str | None,
+) -> None:
+    """Add delta to one count cell and to its cell for the signature's place, in the caller's
+    transaction (creating either if missing).
+
+    The count cell's row lock, taken first, orders every transaction that touches its places;
+    the place cell is an upsert anyway, so it needs nothing else to be exact.
+    """
+    cell_id = session.execute(
         update(CountCell)
         .where(
             CountCell.sector_id == sector_id,
             CountCell.organisation_id.is_not_distinct_from(organisation_id),
         )
         .values(count=CountCell.count + delta, updated_at=now)
-    ).rowcount
-    if not changed:
-        session.execute(
-            insert(CountCell).values(
-                sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now
-            )
+        .returning(CountCell.id)
+    ).scalar_one_or_none()
+    if cell_id is None:
+        cell_id = session.execute(
+            insert(CountCell)
+            .values(sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now)
+            .returning(CountCell.id)
+        ).scalar_one()
+    _adjust_place(session, cell_id, postcode_outward, delta, now)
+
+
+def _adjust_place(
+    session: Session, count_cell_id: int, postcode_outward: str | None, delta: int, now: datetime
+) -> None:
+    """Add delta to the count cell's cell for the outward code's area and region (an upsert)."""
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = upsert(AreaCountCell).values(
+        count_cell_id=count_cell_id,
+        area_code=geography.area_code(postcode_outward) or "",
+        region=geography.region_of(postcode_outward),
+        count=max(delta, 0),
+        updated_at=now,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[AreaCountCell.count_cell_id, AreaCountCell.area_code, AreaCountCell.region],
+            set_={"count": AreaCountCell.count + delta, "updated_at": now},
         )
+    )
 
 
 @dataclass(frozen=True)

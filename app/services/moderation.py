@@ -270,7 +270,14 @@ def _invalidate(session: Session, signature: Signature, reason: str, now: dateti
     if signature.status == SignatureStatus.INVALID:
         return False
     if signature.status == SignatureStatus.CONFIRMED:
-        adjust_count(session, signature.sector_id, signature.organisation_id, -1, now)
+        adjust_count(
+            session,
+            signature.sector_id,
+            signature.organisation_id,
+            -1,
+            now,
+            postcode_outward=signature.postcode_outward,
+        )
     signature.status = SignatureStatus.INVALID
     signature.held_reason = None
     signature.invalid_reason = reason

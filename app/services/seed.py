@@ -69,6 +69,6 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
                 confirmed_at=confirmed_at,
             )
         )
-        adjust_count(session, sector.id, org.id if org else None, +1, now)
+        adjust_count(session, sector.id, org.id if org else None, +1, now, postcode_outward=None)
     session.commit()
     return how_many

@@ -197,7 +197,14 @@ def erase_signature(session: Session, signature: Signature) -> None:
     The caller should hold the row lock, so a confirmation racing the erasure cannot be lost.
     """
     if signature.status == SignatureStatus.CONFIRMED:
-        adjust_count(session, signature.sector_id, signature.organisation_id, -1, utcnow())
+        adjust_count(
+            session,
+            signature.sector_id,
+            signature.organisation_id,
+            -1,
+            utcnow(),
+            postcode_outward=signature.postcode_outward,
+        )
     session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
     session.delete(signature)
 

@@ -25,7 +25,7 @@ from werkzeug.http import parse_etags, unquote_etag
 DEFAULT_SECONDS = 1.0
 MAX_ENTRIES = 512
 MAX_BODY_BYTES = 64 * 1024
-PREFIXES = ("/api/v1/counts", "/widget.js", "/widget/", "/badge/", "/share/")
+PREFIXES = ("/api/v1/counts", "/api/v1/regions", "/widget.js", "/widget/", "/badge/", "/share/")
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # A 304 keeps the headers a cache needs to refresh its copy and drops those describing a body.
 BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "last-modified"})
