@@ -303,3 +303,13 @@ def test_simultaneous_confirmations_in_one_area_are_all_counted(app, backend, ke
     db.session.expire_all()
     assert counters() == fresh_count()
     assert sum(count for (_, _, area, region), count in counters().items() if (area, region) == ("CH", "wales")) == 8
+
+
+def test_demo_signatures_show_in_the_counts_by_place(app, client, keys):
+    from app.services.seed import seed_demo_signatures
+
+    seed_demo_signatures(db.session, keys, 240, "v-demo")
+    body = client.get("/api/v1/regions").get_json()
+    shown = {region["slug"]: region["count"] for region in body["regions"] if region["count"] is not None}
+    assert {"london", "north-west", "west-midlands", "wales", "scotland", "northern-ireland"} <= set(shown)
+    assert sum(shown.values()) + (body["not_given"] or 0) <= 240

@@ -42,6 +42,12 @@ def seed_reference_data(session: Session, sectors: list[dict], organisations: li
     session.commit()
 
 
+# Postcode districts for demo signatures, so the counts by place have something to show. The
+# smallest share, "not given", is unique: regions with no signatures are hidden under the
+# disclosure rule, and then so is the smallest figure shown, so that it alone is hidden.
+DEMO_POSTCODES = ("SW1A",) * 4 + ("M1", "B1") * 3 + ("LS1", "CF10", "EH1", "BT1", "NE1") * 2 + (None,)
+
+
 def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_version: str) -> int:
     """Add confirmed demo signatures (example.invalid addresses) if there are none yet."""
     if session.execute(select(Signature.id).limit(1)).first():
@@ -53,6 +59,7 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
         sector = sectors[(i * 7) % len(sectors)]
         org = orgs[i % len(orgs)] if i % 3 == 0 else None
         email = f"demo{i}@example.invalid"
+        postcode = DEMO_POSTCODES[i % len(DEMO_POSTCODES)]
         confirmed_at = now - timedelta(hours=how_many - i)
         session.add(
             Signature(
@@ -61,6 +68,7 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
                 name_encrypted=keys.cipher.encrypt(f"Demo Signer {i}"),
                 sector_id=sector.id,
                 organisation_id=org.id if org else None,
+                postcode_outward=postcode,
                 source="demo",
                 wording_version=wording_version,
                 status=SignatureStatus.CONFIRMED,
@@ -69,6 +77,6 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
                 confirmed_at=confirmed_at,
             )
         )
-        adjust_count(session, sector.id, org.id if org else None, +1, now, postcode_outward=None)
+        adjust_count(session, sector.id, org.id if org else None, +1, now, postcode_outward=postcode)
     session.commit()
     return how_many
