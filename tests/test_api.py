@@ -45,12 +45,21 @@ def test_filters_narrow_the_document(client, make_signup, confirm_all, org_id):
     assert both["total"] == 1
 
 
+@pytest.mark.parametrize("path", ["/api/v1/counts", "/api/v1/regions"])
 @pytest.mark.parametrize(
     "query",
-    ["sector=nope", "org=nope", "sector=", "colour=red", "sector=education&sector=health", "sector=" + "x" * 500],
+    [
+        "sector=nope",
+        "org=nope",
+        "sector=",
+        "colour=red",
+        "sector=education&sector=health",
+        "sector=" + "x" * 500,
+        "org=" + "x" * 500,
+    ],
 )
-def test_bad_parameters_get_400_json(client, query):
-    response = client.get(f"/api/v1/counts?{query}")
+def test_bad_parameters_get_400_json(client, path, query):
+    response = client.get(f"{path}?{query}")
     assert response.status_code == 400
     assert response.is_json and response.json["error"]["message"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"

@@ -170,17 +170,6 @@ def test_filtered_views_are_rounded_to_five_after_suppression(client, add):
     assert health["rounded_to"] == 5 and set(figures(health).values()) == {None}
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["sector=nope", "org=nope", "sector=", "colour=red", "sector=education&sector=health", "org=" + "x" * 500],
-)
-def test_bad_parameters_get_400_json(client, query):
-    response = client.get(f"/api/v1/regions?{query}")
-    assert response.status_code == 400
-    assert response.is_json and response.json["error"]["message"]
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-
-
 def test_unknown_slug_is_named_in_the_message(client):
     assert "nope" in client.get("/api/v1/regions?org=nope").json["error"]["message"]
 

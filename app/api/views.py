@@ -41,22 +41,21 @@ def _count_filters() -> dict[str, str]:
 @bp.route("/api/v1/counts", methods=["GET", "OPTIONS"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_API"])
 def counts():
-    if request.method == "OPTIONS":
-        return _cors(make_response("", 204))
-    try:
-        result = get_counts(db.session, **_count_filters())
-    except (ValueError, UnknownFilter) as error:
-        return _cors(error_response(400, str(error)))
-    return _cors(_live_json(result.as_json(), result.updated_at))
+    return _count_document(get_counts)
 
 
 @bp.route("/api/v1/regions", methods=["GET", "OPTIONS"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_API"])
 def regions():
+    return _count_document(count_by_place)
+
+
+def _count_document(read):
+    """CORS preflight, or read(session, sector=, org=) as a live JSON document; 400 for bad filters."""
     if request.method == "OPTIONS":
         return _cors(make_response("", 204))
     try:
-        result = count_by_place(db.session, **_count_filters())
+        result = read(db.session, **_count_filters())
     except (ValueError, UnknownFilter) as error:
         return _cors(error_response(400, str(error)))
     return _cors(_live_json(result.as_json(), result.updated_at))

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.models import AreaCountCell, CountCell, Organisation, Sector
+from app.models import AreaCountCell, CountCell, Organisation, Sector, Signature
 from app.services import geography
 
 
@@ -48,6 +48,13 @@ def adjust_count(
             .returning(CountCell.id)
         ).scalar_one()
     _adjust_place(session, cell_id, postcode_outward, delta, now)
+
+
+def uncount(session: Session, signature: Signature, now: datetime) -> None:
+    """Take a confirmed signature out of its count cell and place cell (caller's transaction)."""
+    adjust_count(
+        session, signature.sector_id, signature.organisation_id, -1, now, postcode_outward=signature.postcode_outward
+    )
 
 
 def _adjust_place(

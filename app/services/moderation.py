@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models import BlockedDomain, Organisation, OutboxMessage, Sector, Signature, SignatureStatus, utcnow
 from app.services import audit
-from app.services.counts import adjust_count
+from app.services.counts import uncount
 from app.services.days import DayOutOfRange, within_days
 from app.services.keys import Keys
 from app.services.normalise import InvalidInput, canonical_email
@@ -270,14 +270,7 @@ def _invalidate(session: Session, signature: Signature, reason: str, now: dateti
     if signature.status == SignatureStatus.INVALID:
         return False
     if signature.status == SignatureStatus.CONFIRMED:
-        adjust_count(
-            session,
-            signature.sector_id,
-            signature.organisation_id,
-            -1,
-            now,
-            postcode_outward=signature.postcode_outward,
-        )
+        uncount(session, signature, now)
     signature.status = SignatureStatus.INVALID
     signature.held_reason = None
     signature.invalid_reason = reason

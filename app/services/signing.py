@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import tokens
-from app.services.counts import adjust_count
+from app.services.counts import uncount
 from app.services.keys import Keys
 from app.services.normalise import canonical_email, clean_name, normalise_email
 
@@ -197,14 +197,7 @@ def erase_signature(session: Session, signature: Signature) -> None:
     The caller should hold the row lock, so a confirmation racing the erasure cannot be lost.
     """
     if signature.status == SignatureStatus.CONFIRMED:
-        adjust_count(
-            session,
-            signature.sector_id,
-            signature.organisation_id,
-            -1,
-            utcnow(),
-            postcode_outward=signature.postcode_outward,
-        )
+        uncount(session, signature, utcnow())
     session.execute(OutboxMessage.__table__.delete().where(OutboxMessage.signature_id == signature.id))
     session.delete(signature)
 
