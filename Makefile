@@ -6,7 +6,7 @@ export FLASK_APP := wsgi
 # wsgi.py defaults to production; the README's commands ask for development explicitly.
 export APP_ENV ?= development
 
-.PHONY: run test install migrate seed worker lint format lock bench clean
+.PHONY: run test install migrate seed worker lint format lock bench bench-export clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,17 @@ worker: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: sign-up load benchmark on gunicorn + PostgreSQL on loopback (about 2 min 15 s; see bench/README.md)
+## bench: the surge benchmarks on gunicorn, PostgreSQL and Redis on loopback: sign-ups, confirmations,
+## the mail queue and the whole surge end to end (about 10 minutes; see bench/README.md)
 bench: install
-	$(BIN)/python bench/bench_signup.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_signup.py
+	$(BIN)/python bench/bench_confirm.py
+	$(BIN)/python bench/bench_mail.py
+	$(BIN)/python bench/bench_surge.py
+
+## bench-export: a million-row export against the raw read (loads the rows once, about 1 min; then about 5 min)
+bench-export: install
+	$(BIN)/python bench/bench_export.py
 
 LINT_PATHS := app tests bench migrations/env.py config.py wsgi.py
 

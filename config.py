@@ -53,8 +53,13 @@ class Config:
     BLIND_INDEX_KEY: str | None = os.environ.get("BLIND_INDEX_KEY")
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'care-dont-share.db'}")
-    # hide_parameters: error messages and logs never echo row values.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # hide_parameters: error messages and logs never echo row values. No pool_pre_ping: a
+    # connection the server closed is dropped at checkout without a round trip (app/db_pool.py).
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    # Connections each process keeps open to PostgreSQL: at least gunicorn's --threads, or every
+    # request beyond the pool opens and closes a connection of its own (a new server process
+    # each time). Ignored for SQLite.
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10)
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -67,8 +72,13 @@ class Config:
     MAIL_TIMEOUT_SECONDS = 10
     # Emails one signature may be sent because of form submissions (flood guard).
     MAIL_MAX_PER_SIGNATURE = 3
+    # Work-address verification emails one signature may be sent, in all (issue 12).
+    WORK_EMAIL_MAX_PER_SIGNATURE = 3
     MAIL_RETRY_BASE_SECONDS = 30
     MAIL_RETRY_MAX_SECONDS = 3600
+    # Updates to signers each `flask mail worker` process sends per second, after all other mail:
+    # with N workers the queue's total is N times this. Keep it within your mail provider's limits.
+    MAIL_UPDATES_PER_SECOND = float(os.environ.get("MAIL_UPDATES_PER_SECOND", "20"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
@@ -81,6 +91,8 @@ class Config:
     # silently. Generous, because a school or hospital may sign from behind one address.
     RATELIMIT_SIGN = os.environ.get("RATELIMIT_SIGN", "20 per minute; 300 per hour")
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "1200 per minute")
+    # Work-address verification requests per client address; over it nothing is sent, silently.
+    RATELIMIT_WORK_EMAIL = os.environ.get("RATELIMIT_WORK_EMAIL", "10 per minute; 60 per hour")
     # Failed organiser sign-ins. Per account and client address, so failures from one place
     # never stop the owner signing in from another; per address (also password-reset
     # requests); per account from everywhere, a ceiling that is audited when reached; and
@@ -101,6 +113,10 @@ class Config:
     # Each process answers repeats of a counts, widget or badge address from memory for this
     # long (app/widget/response_cache.py); 0 switches it off. Cache hits skip RATELIMIT_API.
     WIDGET_CACHE_SECONDS = float(os.environ.get("WIDGET_CACHE_SECONDS", "1"))
+    # Each process keeps sectors, organisations, the pause switch and blocked domains for this
+    # long (app/services/reference.py): a pause or a newly blocked domain reaches every process
+    # within it. 0 reads them on every request.
+    REFERENCE_CACHE_SECONDS = float(os.environ.get("REFERENCE_CACHE_SECONDS", "5"))
 
     MAX_CONTENT_LENGTH = 16 * 1024
     WTF_CSRF_TIME_LIMIT = 6 * 3600
@@ -145,6 +161,7 @@ class TestingConfig(Config):
     MAIL_SERVER = None
     RATELIMIT_STORAGE_URI = "memory://"
     WIDGET_CACHE_SECONDS = 0.0  # tests that exercise the cache switch it on
+    REFERENCE_CACHE_SECONDS = 0.0  # likewise
 
 
 class ProductionConfig(Config):

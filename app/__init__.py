@@ -54,20 +54,32 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app import rate_limits
+    from app.db_pool import drop_closed_connections
+    from app.extensions import csrf, db, login_manager, migrate
     from app.services.keys import Keys
+    from app.services.reference import ReferenceCache
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_size": app.config["DATABASE_POOL_SIZE"],
+        }
     db.init_app(app)
+    with app.app_context():
+        drop_closed_connections(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     login_manager.init_app(app)
     app.extensions["care_keys"] = Keys.from_config(app.config)
+    app.extensions["care_reference"] = ReferenceCache(app.config["REFERENCE_CACHE_SECONDS"])
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.organiser import bp as organiser_bp
+    from app.places import bp as places_bp
     from app.pledge import bp as pledge_bp
     from app.posters import bp as posters_bp
     from app.widget import bp as widget_bp
@@ -76,4 +88,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(widget_bp)
     app.register_blueprint(posters_bp)
+    app.register_blueprint(places_bp)
     app.register_blueprint(organiser_bp)

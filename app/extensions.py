@@ -40,3 +40,20 @@ def keys():
     from flask import current_app
 
     return current_app.extensions["care_keys"]
+
+
+def reference():
+    """This process's snapshot of sectors, organisations, the pause switch and blocked domains;
+    one snapshot for the whole of a request."""
+    from flask import current_app, g
+
+    if "care_reference" not in g:
+        g.care_reference = current_app.extensions["care_reference"].snapshot(db.session)
+    return g.care_reference
+
+
+def forget_reference() -> None:
+    """After this process changed reference data: read it afresh on the next request."""
+    from flask import current_app
+
+    current_app.extensions["care_reference"].forget()

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from flask import current_app, render_template
 
 from app.content_loader import pledge
-from app.models import Organiser, OutboxMessage, Signature, SignatureStatus, utcnow
+from app.models import CampaignUpdate, Organiser, OutboxMessage, Signature, SignatureStatus, UpdateStatus, utcnow
 from app.services import tokens
 from app.services.keys import Keys
+from app.services.mail_delivery import SkipMessage
+from app.services.mime import OutgoingMail, compose
 from app.services.organisers import PASSWORD_RESET_EMAIL, password_link_token
 from app.services.reminders import REMINDER_EMAIL
 from app.services.signing import ALREADY_SIGNED_EMAIL, CONFIRM_EMAIL
+from app.services.updates import UPDATE_EMAIL, UPDATE_TEST_EMAIL, render_body, unsubscribe_token
+from app.services.work_verification import LINK_MAX_AGE_SECONDS, WORK_VERIFICATION_EMAIL, verification_email
 from app.urls import absolute_url_for
 
 SUBJECTS = {
@@ -22,27 +24,37 @@ SUBJECTS = {
     ALREADY_SIGNED_EMAIL: "You have already signed the Care Don't Share pledge",
     REMINDER_EMAIL: "Your signature on the Care Don't Share pledge is waiting for you to confirm it",
     PASSWORD_RESET_EMAIL: "Set a new password for your Care Don't Share organiser account",
+    WORK_VERIFICATION_EMAIL: "Confirm your work email address for the Care Don't Share pledge",
 }
 
 
-def build_message(message: OutboxMessage, keys: Keys) -> EmailMessage:
+def build_message(message: OutboxMessage, keys: Keys) -> OutgoingMail:
     """Render one queued message for its recipient; raises if its data no longer decrypts."""
+    if message.kind == UPDATE_TEST_EMAIL:
+        return _update_test(message, message.organiser, message.campaign_update)
     if message.organiser is not None:
         return _password_reset(message, message.organiser, keys)
+    if message.kind == UPDATE_EMAIL:
+        return _update(message, message.signature, message.campaign_update, keys)
+    if message.kind == WORK_VERIFICATION_EMAIL:
+        return _work_verification(message, keys)
     return _signer_message(message, message.signature, keys)
 
 
-def _envelope(kind: str, to: str) -> EmailMessage:
-    email = EmailMessage()
-    email["Subject"] = SUBJECTS[kind]
-    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    email["To"] = to
-    email["Date"] = format_datetime(utcnow())
-    email["Message-ID"] = make_msgid(domain="care-dont-share")
-    return email
+def _compose(
+    kind: str, to: str, text: str, html: str | None = None, subject: str | None = None, **headers: str
+) -> OutgoingMail:
+    return compose(
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=to,
+        subject=subject or SUBJECTS[kind],
+        text=text,
+        html=html,
+        headers=headers,
+    )
 
 
-def _signer_message(message: OutboxMessage, signature: Signature, keys: Keys) -> EmailMessage:
+def _signer_message(message: OutboxMessage, signature: Signature, keys: Keys) -> OutgoingMail:
     manage_token = tokens.make_token(keys.token_key, tokens.MANAGE, signature.id, signature.token_nonce)
     links = {
         "manage_url": absolute_url_for("pledge.manage", token=manage_token),
@@ -64,13 +76,17 @@ def _signer_message(message: OutboxMessage, signature: Signature, keys: Keys) ->
     }
     if message.kind == REMINDER_EMAIL:
         context["days_left"] = link_days_left(signature.created_at, current_app.config)
-    email = _envelope(message.kind, keys.cipher.decrypt(signature.email_encrypted))
-    email["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
-    email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email["Auto-Submitted"] = "auto-generated"
-    email.set_content(render_template(f"emails/{message.kind}.txt", **context))
-    email.add_alternative(render_template(f"emails/{message.kind}.html", **context), subtype="html")
-    return email
+    return _compose(
+        message.kind,
+        keys.cipher.decrypt(signature.email_encrypted),
+        render_template(f"emails/{message.kind}.txt", **context),
+        render_template(f"emails/{message.kind}.html", **context),
+        **{
+            "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
 
 
 def link_days_left(signed_at: datetime, config) -> int:
@@ -80,14 +96,82 @@ def link_days_left(signed_at: datetime, config) -> int:
     return max(1, (signed_at + timedelta(days=days) - utcnow()).days)
 
 
-def _password_reset(message: OutboxMessage, organiser: Organiser, keys: Keys) -> EmailMessage:
-    email = _envelope(message.kind, organiser.email)
-    email["Auto-Submitted"] = "auto-generated"
-    email.set_content(
-        render_template(
-            "emails/organiser_password_reset.txt",
-            url=absolute_url_for("organiser.set_password", token=password_link_token(keys, organiser)),
-            hours=current_app.config["PASSWORD_LINK_MAX_AGE_HOURS"],
-        )
+def _password_reset(message: OutboxMessage, organiser: Organiser, keys: Keys) -> OutgoingMail:
+    text = render_template(
+        "emails/organiser_password_reset.txt",
+        url=absolute_url_for("organiser.set_password", token=password_link_token(keys, organiser)),
+        hours=current_app.config["PASSWORD_LINK_MAX_AGE_HOURS"],
     )
-    return email
+    return _compose(message.kind, organiser.email, text, **{"Auto-Submitted": "auto-generated"})
+
+
+def _update(message: OutboxMessage, signature: Signature, item: CampaignUpdate, keys: Keys) -> OutgoingMail:
+    """An update to one signer, if they still want it: checked now, not when it was queued."""
+    if item.status == UpdateStatus.CANCELLED:
+        raise SkipMessage("cancelled")
+    if not (
+        signature.status == SignatureStatus.CONFIRMED and signature.consent_updates and signature.anonymised_at is None
+    ):
+        raise SkipMessage("no longer wants updates")
+    manage_token = tokens.make_token(keys.token_key, tokens.MANAGE, signature.id, signature.token_nonce)
+    unsubscribe_url = absolute_url_for(
+        "pledge.update_unsubscribe", update_id=item.id, token=unsubscribe_token(keys, item.id, signature)
+    )
+    return _update_email(
+        item,
+        keys.cipher.decrypt(signature.email_encrypted),
+        name=keys.cipher.decrypt(signature.name_encrypted),
+        manage_url=absolute_url_for("pledge.manage", token=manage_token),
+        unsubscribe_url=unsubscribe_url,
+    )
+
+
+def _update_test(message: OutboxMessage, organiser: Organiser, item: CampaignUpdate) -> OutgoingMail:
+    """The update as a signer would get it, to the organiser who asked; its links lead nowhere personal."""
+    site = absolute_url_for("pledge.index")
+    return _update_email(item, organiser.email, name=None, manage_url=site, unsubscribe_url=site, test=True)
+
+
+def _update_email(
+    item: CampaignUpdate, to: str, *, name: str | None, manage_url: str, unsubscribe_url: str, test: bool = False
+) -> OutgoingMail:
+    context = {
+        "subject": item.subject,
+        "name": name,
+        "body_markdown": item.body_markdown,
+        "body_html": render_body(item.body_markdown),
+        "manage_url": manage_url,
+        "unsubscribe_url": unsubscribe_url,
+        "site_url": absolute_url_for("pledge.index"),
+    }
+    return _compose(
+        UPDATE_EMAIL,
+        to,
+        render_template("emails/update.txt", **context),
+        render_template("emails/update.html", **context),
+        subject=f"[Test] {item.subject}" if test else item.subject,
+        **{
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Precedence": "bulk",
+        },
+    )
+
+
+def _work_verification(message: OutboxMessage, keys: Keys) -> OutgoingMail:
+    """The one-time link to a work address (issue 12). Written for a mailbox an employer may read:
+    no name, no personal address, no manage link; the address is the message's own, encrypted."""
+    email = verification_email(keys, message)
+    context = {
+        "sector": email.signature.sector,
+        "verify_url": absolute_url_for("pledge.work_email_verify", token=email.token),
+        "hours": LINK_MAX_AGE_SECONDS // 3600,
+        "site_url": absolute_url_for("pledge.index"),
+    }
+    return _compose(
+        WORK_VERIFICATION_EMAIL,
+        email.to,
+        render_template("emails/work_verification.txt", **context),
+        render_template("emails/work_verification.html", **context),
+        **{"Auto-Submitted": "auto-generated"},
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -13,9 +13,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,10 +84,13 @@ class CountCell(db.Model):
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     count: Mapped[int] = mapped_column(default=0)
+    # Of count, those verified with a work address (services/work_verification.py).
+    verified: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("count >= 0", name="count_not_negative"),
+        CheckConstraint("verified >= 0 AND verified <= count", name="verified_within_count"),
         UniqueConstraint("sector_id", "organisation_id", name="uq_count_cell_sector_organisation"),
     )
 
@@ -112,6 +117,65 @@ class AreaCountCell(db.Model):
         CheckConstraint("count >= 0", name="count_not_negative"),
         CheckConstraint("(area_code = '') = (region = 'not-given')", name="not_given_has_no_area"),
         UniqueConstraint("count_cell_id", "area_code", "region", name="uq_area_count_cell_place"),
+    )
+
+
+# The largest tally anyone may record; above PAPER_TALLY_ORGANISER_MAX it takes an admin.
+PAPER_TALLY_MAX = 100_000
+
+
+class PaperTally(db.Model):
+    """People who signed a paper sheet at one event, as a number: no names, no emails.
+
+    Counted apart from confirmed online signatures and never mixed into them. Corrected or
+    withdrawn (never deleted) by an admin; every change is in the audit log with who and why.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_name: Mapped[str] = mapped_column(String(80))
+    event_date: Mapped[date]
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    count: Mapped[int]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Tz)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(200))
+
+    sector: Mapped[Sector] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(f"count >= 1 AND count <= {PAPER_TALLY_MAX}", name="count_in_range"),
+        CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_reason IS NULL)", name="withdrawn_has_reason"),
+    )
+
+
+class PaperImport(db.Model):
+    """One upload of typed-up paper forms: who, for which event, and how far it has got.
+
+    Holds no name or email: the rows go through the signing service as pending sign-ups and the
+    file itself is never stored (the digest checks each batch is from the file previewed).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_name: Mapped[str] = mapped_column(String(80))
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    total_rows: Mapped[int]
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    queued_count: Mapped[int] = mapped_column(default=0)
+    duplicate_count: Mapped[int] = mapped_column(default=0)
+    rejected_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Tz)
+
+    __table_args__ = (
+        CheckConstraint("processed_rows >= 0 AND processed_rows <= total_rows", name="progress_in_range"),
+        CheckConstraint("queued_count + duplicate_count + rejected_count = processed_rows", name="outcomes_add_up"),
+        CheckConstraint("(finished_at IS NULL) = (processed_rows < total_rows)", name="finished_when_done"),
     )
 
 
@@ -161,8 +225,15 @@ class Signature(db.Model):
     consents_updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(Tz)
     anonymised_at: Mapped[datetime | None] = mapped_column(Tz)
+    # Verified with a work address (issue 12): only that, for which sector and when; never the
+    # address or its domain. work_mailbox_key is the keyed hash of the canonical work mailbox
+    # (cipher.work_mailbox_index), unique so one work mailbox verifies one signature.
+    verified_sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(Tz)
+    work_mailbox_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    work_emails_queued: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    sector: Mapped[Sector] = relationship()
+    sector: Mapped[Sector] = relationship(foreign_keys=[sector_id])
     organisation: Mapped[Organisation | None] = relationship()
 
     __table_args__ = (
@@ -179,6 +250,8 @@ class Signature(db.Model):
             "(anonymised_at IS NULL) = (email_encrypted IS NOT NULL AND name_encrypted IS NOT NULL)",
             name="personal_data_until_anonymised",
         ),
+        CheckConstraint("(verified_at IS NULL) = (verified_sector_id IS NULL)", name="verified_has_sector"),
+        CheckConstraint("work_mailbox_key IS NULL OR verified_at IS NOT NULL", name="work_key_when_verified"),
         Index("ix_signature_status_created_at", "status", "created_at"),
     )
 
@@ -186,27 +259,101 @@ class Signature(db.Model):
 class OutboxMessage(db.Model):
     """An email waiting to be sent, to a signer or an organiser.
 
-    It holds no personal data: the worker renders it from the row it points to at send time.
+    It holds no personal data (but a work address to verify, encrypted, until it is sent): the
+    worker renders it from the row it points to at send time.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id", ondelete="CASCADE"))
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="CASCADE"))
+    # Set for an update to signers (and its test sends): the worker renders it from that row.
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_update.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
+    # Claim order: lower first, so confirmations never wait behind a mailing (MailPriority).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(Tz)
     failed_at: Mapped[datetime | None] = mapped_column(Tz)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # A work address to verify (kind work_verification), encrypted: the one personal datum a
+    # message holds, and only until it is sent, refused or skipped (outbox.record_outcomes).
+    recipient_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     signature: Mapped[Signature | None] = relationship()
     organiser: Mapped[Organiser | None] = relationship()
+    campaign_update: Mapped[CampaignUpdate | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("(signature_id IS NULL) <> (organiser_id IS NULL)", name="one_recipient"),
-        Index("ix_outbox_message_due", "sent_at", "failed_at", "next_attempt_at"),
+        CheckConstraint("(update_id IS NOT NULL) = (kind IN ('update', 'update_test'))", name="update_has_update"),
+        CheckConstraint(
+            "recipient_encrypted IS NULL OR (kind = 'work_verification' AND sent_at IS NULL AND failed_at IS NULL)",
+            name="recipient_until_done",
+        ),
+        # One message per recipient of a mailing, whatever presses Send twice (NULLs never clash).
+        UniqueConstraint("update_id", "signature_id", name="uq_outbox_message_update_signature"),
+        # The workers' claim reads only what is still to send, in claim order.
+        Index(
+            "ix_outbox_message_claim",
+            "priority",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
         Index("ix_outbox_message_signature_id", "signature_id"),
+    )
+
+
+class MailPriority(enum.IntEnum):
+    TRANSACTIONAL = 0  # confirmations, reminders, password links, test sends: always first
+    BULK = 1  # updates to signers, paced by MAIL_UPDATES_PER_SECOND
+
+
+class UpdateStatus(enum.StrEnum):
+    DRAFT = "draft"  # being written; nothing queued
+    SENDING = "sending"  # queued; the workers send it
+    PAUSED = "paused"  # queued; the workers leave it until resumed
+    CANCELLED = "cancelled"  # what had not gone out never will
+
+
+class CampaignUpdate(db.Model):
+    """An update written by campaign staff for signers who asked for updates.
+
+    Holds the audience's filters, never its members: Send queues one outbox row per recipient,
+    and the worker reads the signature (and its consent) at send time.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body_markdown: Mapped[str] = mapped_column(db.Text)
+    # Audience filters; NULL means everyone. Region and verified status come later (services/updates.py).
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sector.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    status: Mapped[UpdateStatus] = mapped_column(
+        Enum(
+            UpdateStatus,
+            name="update_status",
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=UpdateStatus.DRAFT,
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(Tz, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(Tz)
+    recipients: Mapped[int] = mapped_column(default=0)
+    unsubscribed: Mapped[int] = mapped_column(default=0)
+
+    sector: Mapped[Sector | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("(status = 'draft') = (queued_at IS NULL)", name="queued_unless_draft"),
+        CheckConstraint("recipients >= 0 AND unsubscribed >= 0", name="counts_not_negative"),
     )
 
 

@@ -5,8 +5,9 @@
 
 It creates (once) the PostgreSQL database care_bench_export on 127.0.0.1, applies the real
 migrations, and bulk-loads N confirmed signatures with COPY, every name and email encrypted
-with its own Fernet token (nothing reused), as the signing service would store them. A later
-run reuses the rows if the count matches (--reload forces a fresh load).
+sealed on its own by the app's cipher (AES-GCM; --fernet for the Fernet tokens written before
+it, which still open), as the signing service stores them. A later run reuses the rows if the
+count matches (--reload forces a fresh load).
 
 Each measurement runs in a fresh child process and reports its CPU time and peak RSS (VmHWM):
 for the whole process (interpreter, app start-up and export) and for the export alone (the
@@ -40,12 +41,12 @@ import psycopg  # noqa: E402
 
 # Fake data only: fixed keys so a reloaded database and every child process agree.
 BENCH_KEYS = {
-    "SECRET_KEY": "bench-secret-key",
+    "SECRET_KEY": "bench-secret-key-of-at-least-32-bytes-long",
     "ENCRYPTION_KEY": base64.urlsafe_b64encode(b"fake-bench-key-32-bytes-long-!!!").decode(),
-    "BLIND_INDEX_KEY": "bench-blind-index-key",
+    "BLIND_INDEX_KEY": "bench-blind-index-key-of-at-least-32-bytes",
 }
 DATABASE = "care_bench_export"
-TARGET_SECONDS = 30
+TARGET_RATIO = 2.0  # issue 10: at most twice the raw read, in the same run, whatever the machine
 TARGET_MB = 150
 
 GIVEN = ["Ada", "Grace", "Zoë", "Siân", "Łukasz", "Çağrı", "Mohammed", "Aoife", "Kwame", "Priya", "王", "José"]
@@ -99,6 +100,15 @@ def load(args, app) -> None:
 
     with app.app_context():
         cipher = app_keys().cipher
+    if args.fernet:  # the tokens written before AES-GCM, which every key still opens
+        from cryptography.fernet import Fernet
+
+        fernet = Fernet(BENCH_KEYS["ENCRYPTION_KEY"])
+
+        def seal(value: str) -> bytes:
+            return fernet.encrypt(value.encode())
+    else:
+        seal = cipher.encrypt
     conninfo = dict(host=args.host, port=args.port, user=args.user, dbname=DATABASE)
     rng = random.Random(1)
     started = time.perf_counter()
@@ -125,8 +135,8 @@ def load(args, app) -> None:
                     (
                         cipher.blind_index(email),
                         domain_key,
-                        cipher.encrypt(email),
-                        cipher.encrypt(name),
+                        seal(email),
+                        seal(name),
                         rng.choice(POSTCODES),
                         sectors[i % len(sectors)],
                         union,
@@ -249,17 +259,22 @@ def report(results: dict[str, list[dict]], rows: int) -> None:
             f"| {kind} | {counted} | {spread([r['seconds'] for r in runs], 's')} | "
             f"{spread([r['cpu'] for r in runs], 's')} | {spread([r['wall'] for r in runs], 's')} | {peak} |"
         )
-    if "csv" in results and "baseline" in results:
-        csv_median = statistics.median(r["seconds"] for r in results["csv"])
-        baseline_median = statistics.median(r["seconds"] for r in results["baseline"])
-        print(f"\ncsv / baseline, median export time: {csv_median / baseline_median:.1f}x")
-    if "csv" in results:
-        walls = [r["wall"] for r in results["csv"]]
-        biggest = max(r["peak_kb"] for r in results["csv"]) / 1024
-        met = statistics.median(walls) < TARGET_SECONDS and biggest < TARGET_MB
-        verdict = "met" if met else "MISSED"
-        print(f"target, csv whole process: median {statistics.median(walls):.1f} s (slowest {max(walls):.1f} s) "
-              f"< {TARGET_SECONDS} s, peak {biggest:.0f} MB < {TARGET_MB} MB: {verdict}")  # fmt: skip
+    if "baseline" not in results:
+        return
+    print()
+    for kind in ("csv", "osdi", "cli"):
+        if kind not in results:
+            continue
+        # The CLI is timed as a whole process (start-up included), so it is set against the
+        # baseline's whole process; the others against the baseline's export time.
+        key = "wall" if kind == "cli" else "seconds"
+        ratios = [run[key] / base[key] for run, base in zip(results[kind], results["baseline"], strict=True)]
+        ratio = statistics.median(ratios)
+        biggest = max(r["peak_kb"] for r in results[kind]) / 1024
+        verdict = "met" if ratio <= TARGET_RATIO and biggest < TARGET_MB else "MISSED"
+        print(f"{kind} / baseline ({'whole process' if key == 'wall' else 'export'}), median of runs: {ratio:.2f}x "
+              f"(runs {', '.join(f'{r:.2f}' for r in ratios)}); target <= {TARGET_RATIO}x and < {TARGET_MB} MB "
+              f"(peak {biggest:.0f} MB): {verdict}")  # fmt: skip
 
 
 def machine() -> str:
@@ -277,6 +292,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--reload", action="store_true", help="Load fresh rows even if the count matches.")
+    parser.add_argument("--fernet", action="store_true", help="Seal the loaded rows with Fernet, as before AES-GCM.")
     parser.add_argument("--kinds", default="baseline,csv,osdi,cli", help="Which measurements, comma-separated.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)

@@ -205,7 +205,8 @@ def confirm(keys, confirm_token):
     def confirm_as_owner(signature, *, updates=False, share_union=False, name=None):
         offered = offered_confirmation(keys, signature, content_loader.pledge()["version"])
         chosen = replace(offered, name=name or offered.name, consent_updates=updates, consent_share_union=share_union)
-        return confirm_signature(db.session, keys, confirm_token(signature), 3600, chosen)
+        confirm_signature(db.session, keys, confirm_token(signature), 3600, chosen)
+        return db.session.get(Signature, signature.id)
 
     return confirm_as_owner
 

@@ -191,6 +191,51 @@ def test_limits_are_shared_through_redis(database_url, tmp_path):
         redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+@pytest.mark.skipif(not REDIS_URL, reason="Redis rate-limit tests need RATELIMIT_TEST_REDIS_URL (CI sets it)")
+def test_redis_windows_count_every_limit_of_a_setting_and_only_hits_with_room(database_url):
+    """Our one-round-trip Redis windows behave as Flask-Limiter's moving windows: a hit is
+    recorded in a window only while it has room, and each scope has its own windows."""
+    import redis
+
+    from app import create_app
+    from app.rate_limits import over_limit, within_limit
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_TEST="2 per minute; 3 per hour",
+    )
+    try:
+        with app.app_context():
+            assert app.extensions["care_redis_windows"] is not None
+            hits = [over_limit("RATELIMIT_TEST", "198.51.100.1") for _ in range(4)]
+            assert hits == [False, False, True, True]
+            assert not within_limit("RATELIMIT_TEST", "198.51.100.1")
+            assert within_limit("RATELIMIT_TEST", "198.51.100.2")  # another address: its own windows
+            assert over_limit("RATELIMIT_TEST", "198.51.100.2") is False
+            # Each window records a hit while it has room, as Flask-Limiter does limit by limit:
+            # the third hit, refused by the minute, still counts in the hour; the fourth in neither.
+            store = redis.Redis.from_url(REDIS_URL)
+            assert [store.zcard(key) for key in store.keys("care-limit/RATELIMIT_TEST/198.51.100.1/3/*")] == [3]
+            assert [store.zcard(key) for key in store.keys("care-limit/RATELIMIT_TEST/198.51.100.1/2/*")] == [2]
+    finally:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_an_unreachable_redis_fails_open(database_url):
+    """Losing a real signature is worse than letting a few extra sign-ups into review."""
+    from app import create_app
+    from app.rate_limits import over_limit, within_limit
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
+    with app.app_context():
+        assert app.extensions["care_redis_windows"] is not None
+        assert over_limit("RATELIMIT_SIGN", "198.51.100.1") is False
+        assert within_limit("RATELIMIT_LOGIN_IP", "198.51.100.1") is True
+
+
 def test_ipv4_mapped_ipv6_clients_are_limited_by_their_ipv4_address(app):
     from app.rate_limits import client_key
 

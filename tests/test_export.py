@@ -127,8 +127,8 @@ def make_organiser(org_id, role: OrganiserRole, union: str | None) -> Organiser:
 
 
 def test_empty_csv_is_bom_and_exact_header(app):
-    assert run_export() == BOM + b"name,email,sector,union,postcode_area,source,consent_updates," + (
-        b"consent_share_union,signed_at_utc,confirmed_at_utc,wording_version\r\n"
+    assert run_export() == BOM + b"name,email,sector,union,postcode_area,region,source,consent_updates," + (
+        b"consent_share_union,signed_at_utc,confirmed_at_utc,wording_version,verified_work_email,verified_at_utc\r\n"
     )
 
 
@@ -147,12 +147,15 @@ def test_csv_row_holds_what_organisers_need(add):
             "sector": "health",
             "union": "unison",
             "postcode_area": "SW1A",
+            "region": "london",
             "source": "newsletter",
             "consent_updates": "yes",
             "consent_share_union": "yes",
             "signed_at_utc": "2026-03-10 12:30:05",
             "confirmed_at_utc": "2026-03-10 12:30:05",
             "wording_version": "2026-01",
+            "verified_work_email": "no",
+            "verified_at_utc": "",
         }
     ]
 
@@ -371,8 +374,11 @@ def test_osdi_document_shape_and_statuses(add):
         "custom_fields": {
             "sector": "education",
             "union": "neu",
+            "region": "north-west",
             "consent_share_union": True,
             "wording_version": "2026-01",
+            "verified_work_email": False,
+            "verified_at": None,
         },
         "created_date": "2026-03-10T09:00:00+00:00",
         "modified_date": "2026-03-10T09:00:00+00:00",
@@ -484,6 +490,26 @@ def test_cli_writes_the_same_csv_as_the_service_and_is_audited(population, runne
     cli_event, service_event = export_events()
     assert cli_event.actor == "cli"
     assert json.loads(cli_event.details) == json.loads(service_event.details)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("export_format", ["csv", "osdi"])
+def test_cli_shows_a_progress_bar_of_rows_on_a_terminal_and_nothing_when_piped(
+    population, runner, monkeypatch, tmp_path, export_format
+):
+    piped = runner.invoke(args=["export", export_format, "--output", str(tmp_path / "piped")])
+    assert piped.exit_code == 0 and "Exporting" not in piped.output
+    terminal = Terminal()
+    monkeypatch.setattr("app.cli.export._terminal", lambda: terminal)
+    result = runner.invoke(args=["export", export_format, "--output", str(tmp_path / "shown")])
+    assert result.exit_code == 0, result.output
+    rows = len(csv_rows(run_export()))
+    assert rows > 1 and "Exporting" in terminal.getvalue() and f"{rows}/{rows}" in terminal.getvalue()
+    assert (tmp_path / "shown").read_bytes() == (tmp_path / "piped").read_bytes()
 
 
 def test_cli_writes_to_standard_output_with_every_filter(population, runner):

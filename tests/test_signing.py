@@ -38,9 +38,10 @@ def as_offered(keys, signature, **chosen):
 
 
 def confirm_as_offered(keys, signature, **chosen):
-    return confirm_signature(
+    confirm_signature(
         db.session, keys, token_for(keys, tokens.CONFIRM, signature), DAY, as_offered(keys, signature, **chosen)
     )
+    return db.session.get(Signature, signature.id)
 
 
 def test_new_signature_is_pending_without_consents_and_queues_one_confirmation(make_signup):

@@ -333,7 +333,8 @@ def test_builder_previews_and_copies(browser, live, artifacts):
     expect(script_code).to_have_text(
         f'<script async src="{live}/widget.js" data-org="neu" data-theme="dark" data-size="large"></script>'
     )
-    assert page.url == f"{live}/embed?org=neu&theme=dark&size=large&lang=en"  # the address keeps the choices
+    # The address keeps the choices.
+    assert page.url == f"{live}/embed?org=neu&theme=dark&size=large&paper=apart&lang=en"
 
     page.get_by_role("button", name="Copy the script code").click()
     expect(page.locator("#copy-status")).to_have_text("Copied. Paste it into your page.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Generator
 from datetime import date, datetime
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import click
 from sqlalchemy import select
@@ -14,7 +15,14 @@ from app.extensions import db, keys
 from app.models import Organisation
 from app.services import audit
 from app.services.days import DayOutOfRange, check_day
-from app.services.export import ExportFilters, ExportFormat, ExportScope, UnknownFilter, stream_export
+from app.services.export import (
+    ExportFilters,
+    ExportFormat,
+    ExportScope,
+    UnknownFilter,
+    count_export,
+    stream_export,
+)
 
 
 @click.group()
@@ -110,16 +118,21 @@ def _export(
     )
     if filters.confirmed_from and filters.confirmed_to and filters.confirmed_from > filters.confirmed_to:
         raise click.BadParameter("must not be before --from.", param_hint="'--to'")
+    scope = _scope(scope_org)
     try:
-        chunks = stream_export(db.session, keys(), audit.CLI, export_format, filters, _scope(scope_org))
+        terminal = _terminal()
+        total = count_export(db.session, filters, scope) if terminal else None
+        chunks = stream_export(db.session, keys(), audit.CLI, export_format, filters, scope)
     except (UnknownFilter, DayOutOfRange) as error:
         raise click.UsageError(str(error)) from None
+    # One row ends each CSV line (names and emails hold no line breaks); one person object has one "identifiers".
+    marker = b"\n" if export_format is ExportFormat.CSV else b'"identifiers"'
     if output is None:
         with click.open_file("-", "wb") as stdout:  # the binary stream, left open
-            _write(chunks, stdout)
+            _write(chunks, stdout, terminal, total, marker)
         return
     with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-        _write(chunks, file)
+        _write(chunks, file, terminal, total, marker)
     click.echo(f"Wrote {output} (the export is recorded in the audit log).", err=True)
 
 
@@ -132,10 +145,26 @@ def _scope(slug: str | None) -> ExportScope:
     return ExportScope(found)
 
 
-def _write(chunks: Generator[bytes, None, None], stream: BinaryIO) -> None:
+def _terminal() -> TextIO | None:
+    """stderr if a person is watching it; None when it is piped or redirected (then we stay quiet)."""
+    return sys.stderr if sys.stderr.isatty() else None
+
+
+def _write(
+    chunks: Generator[bytes, None, None], stream: BinaryIO, terminal: TextIO | None, total: int | None, marker: bytes
+) -> None:
+    """Write every chunk; on a terminal, show a progress bar of rows."""
     try:
-        for chunk in chunks:
-            stream.write(chunk)
+        if terminal is None or total is None:
+            for chunk in chunks:
+                stream.write(chunk)
+        else:
+            header = 1 if marker == b"\n" else 0  # the CSV header line is not a row
+            with click.progressbar(length=total, label="Exporting", file=terminal, show_pos=True) as bar:
+                for chunk in chunks:
+                    stream.write(chunk)
+                    bar.update(chunk.count(marker) - header)
+                    header = 0
     finally:
         chunks.close()  # records the export at once, also if writing failed
     stream.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 
 from app.extensions import db
 
@@ -19,7 +20,10 @@ def signing_pause() -> None:
     from app.services.settings import set_signing_paused
 
     set_signing_paused(db.session, CLI, True)
-    click.echo("Signing is paused: forms show a notice and accept nothing.")
+    click.echo(
+        "Signing is paused: forms show a notice and accept nothing. Running app processes "
+        f"stop taking sign-ups within {_lifetime()} seconds (REFERENCE_CACHE_SECONDS)."
+    )
 
 
 @signing.command("resume")
@@ -29,7 +33,7 @@ def signing_resume() -> None:
     from app.services.settings import set_signing_paused
 
     set_signing_paused(db.session, CLI, False)
-    click.echo("Signing has resumed.")
+    click.echo(f"Signing has resumed: running app processes take sign-ups again within {_lifetime()} seconds.")
 
 
 @signing.command("status")
@@ -37,3 +41,7 @@ def signing_status() -> None:
     from app.services.settings import signing_paused
 
     click.echo("paused" if signing_paused(db.session) else "open")
+
+
+def _lifetime() -> str:
+    return f"{current_app.config['REFERENCE_CACHE_SECONDS']:g}"

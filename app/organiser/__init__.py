@@ -1,7 +1,18 @@
-"""The signed-in organiser area: sign-in, dashboard, exports, audit log, moderation, settings, accounts."""
+"""The signed-in organiser area: sign-in, dashboard, exports, audit log, moderation, settings, accounts, paper."""
 
 from flask import Blueprint
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 
-from app.organiser import access, accounts, audit, auth, exports, moderation, settings, views  # noqa: E402,F401
+from app.organiser import (  # noqa: E402,F401
+    access,
+    accounts,
+    audit,
+    auth,
+    exports,
+    moderation,
+    paper,
+    settings,
+    updates,
+    views,
+)

@@ -12,6 +12,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -148,3 +149,16 @@ class EmptyForm(FlaskForm):
 
 class PauseForm(FlaskForm):
     paused = BooleanField("Pause signing")
+
+
+class UpdateForm(FlaskForm):
+    """An update to signers: subject, Markdown body and audience (ids as strings, "" for all)."""
+
+    subject = StringField("Subject", validators=[DataRequired("Enter a subject."), Length(max=200)])
+    body = TextAreaField(
+        "Message",
+        description="Markdown: *emphasis*, **bold**, [links](https://example.org), lists. HTML is shown as text.",
+        validators=[DataRequired("Write the message."), Length(max=20_000)],
+    )
+    sector = SelectField("Sector", validate_choice=True)
+    union = SelectField("Union", validate_choice=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from app.extensions import db, keys
+from app.extensions import db, forget_reference, keys
 from app.organiser import bp
 from app.organiser.access import actor, admin_required
 from app.organiser.forms import BlockDomainForm, BulkForm, EmptyForm, ReasonForm, SearchForm, SelectionForm
@@ -193,7 +193,11 @@ def blocked_domains():
         except moderation.ModerationError as error:
             form.domain.errors.append(str(error))
         else:
-            flash("Domain blocked: new sign-ups from it will be held for review.")
+            forget_reference()
+            flash(
+                "Domain blocked: new sign-ups from it will be held for review within "
+                f"{_reference_lifetime()} seconds on every server."
+            )
             return redirect(url_for(".blocked_domains"), 303)
     return make_response(
         render_template(
@@ -212,4 +216,9 @@ def unblock_domain(domain_id: int):
         moderation.unblock_domain(db.session, actor(), domain_id)
     except moderation.ModerationError as error:
         flash(str(error))
+    forget_reference()
     return redirect(url_for(".blocked_domains"), 303)
+
+
+def _reference_lifetime() -> str:
+    return f"{current_app.config['REFERENCE_CACHE_SECONDS']:g}"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 
-from app.extensions import db
+from app.extensions import db, forget_reference
 from app.organiser import bp
 from app.organiser.access import actor, admin_required
 from app.organiser.forms import PauseForm
@@ -17,7 +17,11 @@ def settings():
     form = PauseForm()
     if form.validate_on_submit():
         set_signing_paused(db.session, actor(), form.paused.data)
-        flash("Signing is paused." if form.paused.data else "Signing is open.")
+        forget_reference()
+        flash(
+            ("Signing is paused" if form.paused.data else "Signing is open")
+            + f" on every server within {current_app.config['REFERENCE_CACHE_SECONDS']:g} seconds."
+        )
         return redirect(url_for(".settings"), 303)
     form.paused.data = signing_paused(db.session)
     return render_template("organiser/settings.html", form=form)

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("pledge", __name__)
 
-from app.pledge import signer, views  # noqa: E402,F401
+from app.pledge import signer, update_unsubscribe, views, work_email  # noqa: E402,F401
 
 
 @bp.app_context_processor

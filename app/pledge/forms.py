@@ -134,3 +134,22 @@ class ConfirmForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     """Only the CSRF token: the button that withdraws."""
+
+
+class WorkEmailForm(FlaskForm):
+    """The work address to verify a signature with (issue 12): sent one link, then erased."""
+
+    work_email = EmailField(
+        "Work email address",
+        description="We send one link to it, then erase it. We never keep the address or its domain.",
+        validators=[
+            DataRequired("Enter your work email address."),
+            Length(max=EMAIL_MAX, message=f"Your work email address must be {EMAIL_MAX} characters or fewer."),
+            _checked(normalise_email),
+        ],
+        render_kw={"autocomplete": "work email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
+    )
+
+
+class VerifyWorkForm(FlaskForm):
+    """Only the CSRF token: the button that verifies."""

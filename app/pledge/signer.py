@@ -8,14 +8,16 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 
 from app import content_loader as content
 from app.errors import error_response
-from app.extensions import csrf, db, keys
+from app.extensions import csrf, db, keys, reference
 from app.models import Signature, SignatureStatus
 from app.pledge import bp
 from app.pledge.forms import ConfirmForm, ConsentsForm, WithdrawForm
+from app.pledge.work_email import thank_you_offer
 from app.security import mark_no_store, no_store
-from app.services import tokens
+from app.services import geography, tokens
 from app.services.confirmation import (
     DetailsChanged,
+    confirm_link,
     confirm_signature,
     confirmable_signature,
     offered_confirmation,
@@ -59,27 +61,41 @@ def _wording_version() -> str:
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @no_store
 def confirm(token: str):
+    if request.method == "POST":
+        return _confirm_post(token)
     signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
     if signature.status == SignatureStatus.CONFIRMED:
-        if request.method == "POST":  # pressed again: nothing changes; choices change on the manage page
-            return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
         return render_template("pledge/confirmed_already.html", signature=signature, manage_url=_manage_url(signature))
-    if request.method == "GET":
-        return _confirm_page(
-            signature, ConfirmForm.offering(offered_confirmation(keys(), signature, _wording_version()))
-        )
+    return _confirm_page(signature, ConfirmForm.offering(offered_confirmation(keys(), signature, _wording_version())))
+
+
+def _confirm_post(token: str):
+    """The surge path: a few columns of the signature (confirm_link), no ORM object unless the
+    page must be shown again."""
+    link = confirm_link(db.session, keys(), token, _confirm_max_age())
+    if link.status == SignatureStatus.CONFIRMED:  # pressed again: nothing changes; the manage page changes choices
+        return redirect(_thank_you_url(link.sector_id, link.postcode_outward, thank_you_offer(link)), 303)
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return _confirm_page(signature, form, status=400)
+        return _confirm_page(confirmable_signature(db.session, keys(), token, _confirm_max_age()), form, status=400)
+    confirmation = form.confirmation(_wording_version())
     try:
-        signature = confirm_signature(
-            db.session, keys(), token, _confirm_max_age(), form.confirmation(_wording_version())
-        )
+        confirm_signature(db.session, keys(), token, _confirm_max_age(), confirmation)
     except DetailsChanged:  # signed again since the page was shown: show what would now be recorded
         signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
         offered = offered_confirmation(keys(), signature, _wording_version())
         return _confirm_page(signature, ConfirmForm.offering(offered), status=409, changed=True)
-    return redirect(url_for(".thank_you", sector_slug=signature.sector.slug), 303)
+    # From what was confirmed, not the signature: the commit expired it, and reading it back
+    # would cost the surge two more queries (bench/README.md, "Confirmation load").
+    return redirect(_thank_you_url(confirmation.sector_id, confirmation.postcode_outward, thank_you_offer(link)), 303)
+
+
+def _thank_you_url(sector_id: int, postcode_outward: str | None, work_offer: dict | None = None) -> str:
+    """The thank-you page, told the signer's postcode area so it can say how many there have signed
+    (and, with work_offer, the link to verify with a work email)."""
+    area = geography.area_code(postcode_outward)
+    place = {"region": geography.region_of(postcode_outward), "area": area} if area else {}
+    return url_for(".thank_you", sector_slug=reference().sector_by_id(sector_id).slug, **place, **(work_offer or {}))
 
 
 def _confirm_page(signature: Signature, form: ConfirmForm, status: int = 200, changed: bool = False):

@@ -6,43 +6,45 @@ The pages a signer reaches from our emails (confirm, manage, unsubscribe) are in
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from app import content_loader as content
-from app.extensions import db, keys
-from app.models import Organisation, Sector
+from app.errors import error_response
+from app.extensions import db, keys, reference
 from app.pledge import bp
 from app.pledge.forms import SignForm
 from app.rate_limits import signing_over_limit
 from app.security import no_store
 from app.services.counts import get_counts
+from app.services.milestones import latest_announcement
 from app.services.normalise import clean_name, normalise_postcode
-from app.services.settings import signing_paused
+from app.services.reference import OrganisationRef, SectorRef
+from app.services.regions import UnknownPlace, signers_near
 from app.services.signing import HoldReason, SignUp, sign_pledge
 from app.urls import absolute_url_for
 
 
-def _sector_or_404(slug: str) -> Sector:
-    sector = db.session.execute(select(Sector).where(Sector.slug == slug)).scalar_one_or_none()
+def _sector_or_404(slug: str) -> SectorRef:
+    sector = reference().sector(slug)
     if sector is None or content.sector(slug) is None:
         abort(404)
     return sector
 
 
-def _organisation_or_404(slug: str) -> Organisation:
-    org = db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+def _organisation_or_404(slug: str) -> OrganisationRef:
+    org = reference().organisation(slug)
     if org is None:
         abort(404)
     return org
 
 
-def _organisations() -> list[Organisation]:
-    return db.session.execute(select(Organisation).order_by(Organisation.position)).scalars().all()
-
-
 @bp.get("/")
 def index():
-    return render_template("pledge/index.html", counts=get_counts(db.session), paused=signing_paused(db.session))
+    return render_template(
+        "pledge/index.html",
+        counts=get_counts(db.session),
+        paused=reference().signing_paused,
+        milestone=latest_announcement(db.session),
+    )
 
 
 @bp.route("/sign/<sector_slug>", methods=["GET", "POST"])
@@ -53,8 +55,8 @@ def sign(sector_slug: str):
     if preset_org is not None:
         _organisation_or_404(preset_org)
     form = SignForm(data={"organisation": preset_org or "", "source": request.args.get("source", "")})
-    form.set_organisations(_organisations())
-    paused = signing_paused(db.session)
+    form.set_organisations(reference().organisations)
+    paused = reference().signing_paused
     status = 200
     if paused and form.is_submitted():
         status = 503  # nothing is stored; the page says signing is paused
@@ -83,7 +85,7 @@ def _hold_reason(form: SignForm) -> HoldReason | None:
     return None
 
 
-def _submit(form: SignForm, sector: Sector) -> None:
+def _submit(form: SignForm, sector: SectorRef) -> None:
     org = form.organisation.data or None
     org_id = _organisation_or_404(org).id if org else None
     postcode = (form.postcode.data or "").strip()  # whitespace alone means "no postcode", as in the form
@@ -102,6 +104,7 @@ def _submit(form: SignForm, sector: Sector) -> None:
         ),
         max_emails=current_app.config["MAIL_MAX_PER_SIGNATURE"],
         hold_reason=_hold_reason(form),
+        blocked_domains=reference().blocked_domains,
     )
 
 
@@ -116,9 +119,9 @@ def check_email(sector_slug: str):
 @no_store
 def union(org_slug: str):
     org = _organisation_or_404(org_slug)
-    sector = org.default_sector or db.session.execute(select(Sector).order_by(Sector.position.desc())).scalars().first()
+    sector = reference().sector_by_id(org.default_sector_id) or reference().sectors[-1]
     form = SignForm(data={"organisation": org.slug, "source": request.args.get("source", "")})
-    form.set_organisations(_organisations())
+    form.set_organisations(reference().organisations)
     return render_template(
         "pledge/union.html",
         org=org,
@@ -127,17 +130,26 @@ def union(org_slug: str):
         sector=sector,
         counts=get_counts(db.session),
         preset_org=org.slug,
-        paused=signing_paused(db.session),
+        paused=reference().signing_paused,
     )
 
 
 @bp.get("/thank-you/<sector_slug>")
 def thank_you(sector_slug: str):
+    """?region=&area= (the signer's place, from the confirm redirect) adds how many have signed there."""
     sector = _sector_or_404(sector_slug)
+    region, area = request.args.get("region"), request.args.get("area")
+    nearby = None
+    if region or area:
+        try:
+            nearby = signers_near(db.session, region or "", area or "")
+        except UnknownPlace as error:
+            return error_response(400, str(error))
     return render_template(
         "pledge/thank_you.html",
         sector=sector,
         counts=get_counts(db.session),
+        nearby=nearby,
         share_url=absolute_url_for("pledge.sign", sector_slug=sector.slug),
     )
 

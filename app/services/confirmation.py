@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.models import Signature, SignatureStatus, utcnow
@@ -49,6 +49,30 @@ def confirmable_signature(session: Session, keys: Keys, token: str, max_age_seco
     return signature
 
 
+@dataclass(frozen=True)
+class ConfirmLink:
+    """What a confirm POST needs to know about the signature its link is for (no ORM load)."""
+
+    id: int
+    status: SignatureStatus
+    sector_id: int
+    postcode_outward: str | None
+    token_nonce: bytes = b""  # for the thank-you page's work-email offer link (issue 12)
+
+
+def confirm_link(session: Session, keys: Keys, token: str, max_age_seconds: int) -> ConfirmLink:
+    """The signature a confirmation link is for, as a few columns; raises BadToken as
+    confirmable_signature does. One prebuilt select: the surge's confirm POSTs take this path."""
+    parsed = tokens.parse_token(token)
+    row = session.connection().execute(_LINK, {"b_id": parsed.signature_id}).one_or_none()
+    if row is None:
+        raise tokens.BadToken("no such signature")
+    tokens.verify_token(keys.token_key, tokens.CONFIRM, parsed, row.token_nonce, max_age_seconds)
+    if row.status in (SignatureStatus.HELD, SignatureStatus.INVALID):
+        raise tokens.BadToken("not confirmable")
+    return ConfirmLink(row.id, row.status, row.sector_id, row.postcode_outward, row.token_nonce)
+
+
 def offered_confirmation(keys: Keys, signature: Signature, wording_version: str) -> Confirmation:
     """What the confirmation page offers: the details as they stand and both choices unticked."""
     return Confirmation(
@@ -67,40 +91,40 @@ def confirm_signature(
     max_age_seconds: int,
     confirmation: Confirmation,
     now: datetime | None = None,
-) -> Signature:
+) -> ConfirmLink:
     """Confirm the signature as its owner saw and chose it, and count it, in one transaction.
 
-    Records the confirmation's name, consents and wording version. Idempotent: an already
-    confirmed signature is returned unchanged (its choices change on the manage page). Raises
+    Records the confirmation's name, consents and wording version; returns the link's
+    signature as it was before. Idempotent: an already confirmed signature is left unchanged
+    (its choices change on the manage page). Raises
     tokens.BadToken for a malformed, forged, revoked, expired, held or invalid one;
     DetailsChanged if a later sign-up replaced the details the page showed; InvalidInput
     for a name we cannot take; ConsentRefused for sharing without a listed union.
     """
-    signature = confirmable_signature(session, keys, token, max_age_seconds)
+    signature = confirm_link(session, keys, token, max_age_seconds)
     if signature.status == SignatureStatus.CONFIRMED:
         return signature
     name = clean_name(confirmation.name)
     refuse_share_without_a_union(session, confirmation.organisation_id, confirmation.consent_share_union)
     now = now or utcnow()
-    changed = session.execute(
-        update(Signature)
-        .where(  # only the details that were shown: a resubmission since then must be seen first
-            Signature.id == signature.id,
-            Signature.status == SignatureStatus.PENDING,
-            Signature.sector_id == confirmation.sector_id,
-            Signature.organisation_id.is_not_distinct_from(confirmation.organisation_id),
-            Signature.postcode_outward.is_not_distinct_from(confirmation.postcode_outward),
+    changed = (
+        session.connection()
+        .execute(
+            _CONFIRM,
+            {
+                "b_id": signature.id,
+                "b_sector": confirmation.sector_id,
+                "b_org": confirmation.organisation_id,
+                "b_postcode": confirmation.postcode_outward,
+                "b_now": now,
+                "b_name": keys.cipher.encrypt(name),
+                "b_updates": confirmation.consent_updates,
+                "b_share": confirmation.consent_share_union,
+                "b_wording": confirmation.wording_version,
+            },
         )
-        .values(
-            status=SignatureStatus.CONFIRMED,
-            confirmed_at=now,
-            name_encrypted=keys.cipher.encrypt(name),
-            consent_updates=confirmation.consent_updates,
-            consent_share_union=confirmation.consent_share_union,
-            consents_updated_at=now,
-            wording_version=confirmation.wording_version,
-        )
-    ).rowcount
+        .rowcount
+    )
     if changed:  # the cell is the one the row had when it was confirmed, by the WHERE above
         adjust_count(
             session,
@@ -112,9 +136,39 @@ def confirm_signature(
         )
         session.commit()
         log.info("signature confirmed id=%s", signature.id)
-    else:
-        session.rollback()
-    signature = confirmable_signature(session, keys, token, max_age_seconds)
-    if not changed and signature.status != SignatureStatus.CONFIRMED:  # a racing press may have won
+        return signature
+    session.rollback()
+    if confirm_link(session, keys, token, max_age_seconds).status != SignatureStatus.CONFIRMED:  # a racing press?
         raise DetailsChanged("the sign-up changed after the page was shown")
     return signature
+
+
+# Built once with bound parameters (its cache key memoised): only the details that were shown
+# may be confirmed, so a resubmission since then must be seen first.
+_signatures = Signature.__table__
+_LINK = select(
+    _signatures.c.id,
+    _signatures.c.status,
+    _signatures.c.token_nonce,
+    _signatures.c.sector_id,
+    _signatures.c.postcode_outward,
+).where(_signatures.c.id == bindparam("b_id"))
+_CONFIRM = (
+    _signatures.update()
+    .where(
+        _signatures.c.id == bindparam("b_id"),
+        _signatures.c.status == SignatureStatus.PENDING,
+        _signatures.c.sector_id == bindparam("b_sector"),
+        _signatures.c.organisation_id.is_not_distinct_from(bindparam("b_org")),
+        _signatures.c.postcode_outward.is_not_distinct_from(bindparam("b_postcode")),
+    )
+    .values(
+        status=SignatureStatus.CONFIRMED,
+        confirmed_at=bindparam("b_now"),
+        name_encrypted=bindparam("b_name"),
+        consent_updates=bindparam("b_updates"),
+        consent_share_union=bindparam("b_share"),
+        consents_updated_at=bindparam("b_now"),
+        wording_version=bindparam("b_wording"),
+    )
+)

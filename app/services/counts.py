@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.models import AreaCountCell, CountCell, Organisation, Sector, Signature
+from app.models import CountCell, Organisation, Sector, Signature, Tz
 from app.services import geography
+from app.services.milestones import sector_goal
+from app.services.paper import paper_totals
 
 
 class UnknownFilter(ValueError):
@@ -30,50 +31,68 @@ def adjust_count(
     transaction (creating either if missing).
 
     The count cell's row lock, taken first, orders every transaction that touches its places;
-    the place cell is an upsert anyway, so it needs nothing else to be exact.
+    the place cell is an upsert anyway, so it needs nothing else to be exact. The statements
+    are built once, with parameters (see _BUMP_CELL).
     """
-    cell_id = session.execute(
-        update(CountCell)
-        .where(
-            CountCell.sector_id == sector_id,
-            CountCell.organisation_id.is_not_distinct_from(organisation_id),
-        )
-        .values(count=CountCell.count + delta, updated_at=now)
-        .returning(CountCell.id)
-    ).scalar_one_or_none()
+    connection = session.connection()
+    cell = {"b_sector": sector_id, "b_org": organisation_id, "b_delta": delta, "b_now": now}
+    cell_id = connection.execute(_BUMP_CELL, cell).scalar_one_or_none()
     if cell_id is None:
         cell_id = session.execute(
             insert(CountCell)
             .values(sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now)
             .returning(CountCell.id)
         ).scalar_one()
-    _adjust_place(session, cell_id, postcode_outward, delta, now)
+    place = {
+        "count_cell_id": cell_id,
+        "area_code": geography.area_code(postcode_outward) or "",
+        "region": geography.region_of(postcode_outward),
+        "count": max(delta, 0),
+        "updated_at": now,
+        "b_delta": delta,
+    }
+    connection.execute(_BUMP_PLACE, place)
+
+
+# Built once with bound parameters: a statement's cache key is then memoised, where building
+# it with values on every confirmation cost a fifth of the confirm POST (bench/README.md).
+_cells = CountCell.__table__
+_BUMP_CELL = (
+    _cells.update()
+    .where(
+        _cells.c.sector_id == bindparam("b_sector"), _cells.c.organisation_id.is_not_distinct_from(bindparam("b_org"))
+    )
+    .values(count=_cells.c.count + bindparam("b_delta"), updated_at=bindparam("b_now"))
+    .returning(_cells.c.id)
+)
+
+
+# Written out, because SQLAlchemy compiles its ON CONFLICT construct afresh on every execution
+# (a sixth of a confirmation's CPU); PostgreSQL and SQLite (3.24+) both take this form.
+_BUMP_PLACE = text(
+    "INSERT INTO area_count_cell (count_cell_id, area_code, region, count, updated_at)"
+    " VALUES (:count_cell_id, :area_code, :region, :count, :updated_at)"
+    " ON CONFLICT (count_cell_id, area_code, region)"
+    " DO UPDATE SET count = area_count_cell.count + :b_delta, updated_at = excluded.updated_at"
+).bindparams(bindparam("updated_at", type_=Tz()))
+
+
+def adjust_verified(session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime) -> None:
+    """Add delta to the verified count of a confirmed signature's cell (which exists), in the caller's transaction."""
+    cells = CountCell.__table__
+    session.execute(
+        cells.update()
+        .where(cells.c.sector_id == sector_id, cells.c.organisation_id.is_not_distinct_from(organisation_id))
+        .values(verified=cells.c.verified + delta, updated_at=now)
+    )
 
 
 def uncount(session: Session, signature: Signature, now: datetime) -> None:
     """Take a confirmed signature out of its count cell and place cell (caller's transaction)."""
+    if signature.verified_at is not None:  # first: a cell's verified never exceeds its count
+        adjust_verified(session, signature.sector_id, signature.organisation_id, -1, now)
     adjust_count(
         session, signature.sector_id, signature.organisation_id, -1, now, postcode_outward=signature.postcode_outward
-    )
-
-
-def _adjust_place(
-    session: Session, count_cell_id: int, postcode_outward: str | None, delta: int, now: datetime
-) -> None:
-    """Add delta to the count cell's cell for the outward code's area and region (an upsert)."""
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = upsert(AreaCountCell).values(
-        count_cell_id=count_cell_id,
-        area_code=geography.area_code(postcode_outward) or "",
-        region=geography.region_of(postcode_outward),
-        count=max(delta, 0),
-        updated_at=now,
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[AreaCountCell.count_cell_id, AreaCountCell.area_code, AreaCountCell.region],
-            set_={"count": AreaCountCell.count + delta, "updated_at": now},
-        )
     )
 
 
@@ -83,6 +102,9 @@ class SectorCount:
     name: str
     count: int
     goal: int | None
+    paper: int = 0  # paper tallies (app/services/paper.py): never part of count
+    next_goal: int | None = None  # the step after goal on the sector's ladder (milestones)
+    verified: int = 0  # of count, those verified with a work address (services/work_verification.py)
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,7 @@ class OrganisationCount:
     slug: str
     name: str
     count: int
+    paper: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,11 +121,15 @@ class Counts:
     updated_at: datetime | None
     sectors: list[SectorCount]
     organisations: list[OrganisationCount]
+    paper: int = 0  # paper tallies matching the filters; total stays confirmed online signatures
+    verified_total: int = 0  # of total, those verified with a work address
 
     def as_json(self) -> dict:
         """The /api/v1/counts document (PRODUCT.md)."""
         return {
             "total": self.total,
+            "paper": self.paper,
+            "verified_total": self.verified_total,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
             "sectors": [s.__dict__ for s in self.sectors],
             "organisations": [o.__dict__ for o in self.organisations],
@@ -126,7 +153,9 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
         session.execute(select(Organisation).order_by(Organisation.position, Organisation.id)).scalars().all()
     )
     cells = session.execute(
-        select(CountCell.sector_id, CountCell.organisation_id, CountCell.count, CountCell.updated_at)
+        select(
+            CountCell.sector_id, CountCell.organisation_id, CountCell.count, CountCell.verified, CountCell.updated_at
+        )
     ).all()
 
     if sector is not None:
@@ -140,25 +169,45 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
 
     by_sector: dict[int, int] = {}
     by_org: dict[int, int] = {}
-    total = 0
+    verified_by_sector: dict[int, int] = {}
+    total = verified_total = 0
     sector_ids = {s.id for s in sectors} if sector is not None else None
     org_ids = {o.id for o in organisations} if org is not None else None
     for cell in cells:
         by_sector[cell.sector_id] = by_sector.get(cell.sector_id, 0) + cell.count
+        verified_by_sector[cell.sector_id] = verified_by_sector.get(cell.sector_id, 0) + cell.verified
         if cell.organisation_id is not None:
             by_org[cell.organisation_id] = by_org.get(cell.organisation_id, 0) + cell.count
         if (sector_ids is None or cell.sector_id in sector_ids) and (
             org_ids is None or cell.organisation_id in org_ids
         ):
             total += cell.count
+            verified_total += cell.verified
+    paper = paper_totals(session, sector_ids, org_ids)
     updated = max((c.updated_at for c in cells), default=None)
+    if paper.updated_at is not None and (updated is None or paper.updated_at > updated):
+        updated = paper.updated_at  # so a tally's change is a change of Last-Modified too
     return Counts(
         total=total,
+        paper=paper.total,
+        verified_total=verified_total,
         updated_at=updated,
         sectors=[]
         if org is not None and sector is None
-        else [SectorCount(s.slug, s.name, by_sector.get(s.id, 0), s.goal) for s in sectors],
+        else [
+            _sector_count(s, by_sector.get(s.id, 0), paper.by_sector.get(s.id, 0), verified_by_sector.get(s.id, 0))
+            for s in sectors
+        ],
         organisations=[]
         if sector is not None and org is None
-        else [OrganisationCount(o.slug, o.name, by_org.get(o.id, 0)) for o in organisations],
+        else [
+            OrganisationCount(o.slug, o.name, by_org.get(o.id, 0), paper.by_organisation.get(o.id, 0))
+            for o in organisations
+        ],
     )
+
+
+def _sector_count(sector: Sector, count: int, paper: int, verified: int = 0) -> SectorCount:
+    """A sector's count with its goal: the current step of its ladder (app/services/milestones.py)."""
+    goal = sector_goal(sector.slug, count, sector.goal)
+    return SectorCount(sector.slug, sector.name, count, goal.goal, paper, goal.next_goal, verified)

@@ -4,13 +4,14 @@ about members who agreed to sharing, and through the disclosure rule about every
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Organisation, Sector, Signature, SignatureStatus, utcnow
+from app.models import AreaCountCell, CountCell, Organisation, Sector, Signature, SignatureStatus, utcnow
+from app.services import geography
 from app.services.days import start_of_day
 from app.services.disclosure import suppress
 from app.services.reminders import reminder_sent_before
@@ -49,6 +50,9 @@ class Dashboard:
     pending: int
     held: int
     confirmed_after_reminder: int = 0
+    by_region: list[tuple[str, int]] = field(default_factory=list)  # every place, in the map's order
+    # Per sector: confirmed signatures and those verified with a work email (from the counters).
+    verified_by_sector: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def confirmation_rate(self) -> float | None:
@@ -91,6 +95,7 @@ class UnionDashboard:
     by_sector: list[tuple[str, int, int]]  # sector, all confirmed members (public), agreed
     by_source: Split  # confirmed members
     days: Split  # sign-ups (confirmed or awaiting) per day, oldest first, labelled YYYY-MM-DD
+    by_region: Split | None = None  # confirmed members, every place in the map's order
 
     @property
     def confirmation_rate(self) -> float | None:
@@ -131,6 +136,24 @@ def _by_day(session: Session, first: date, *where: ColumnElement[bool]) -> dict[
         select(day, func.count()).where(Signature.created_at >= start_of_day(first), *where).group_by(day)
     ).all()
     return {str(d): count for d, count in rows}
+
+
+def _places() -> list[str]:
+    """Every place's name in the map's order: the 12 regions, elsewhere, then "not given"."""
+    slugs = [region.slug for region in geography.regions()] + [geography.ELSEWHERE, geography.NOT_GIVEN]
+    return [geography.place_name(slug) for slug in slugs]
+
+
+def _by_region(session: Session, *where: ColumnElement[bool]) -> dict[str, int]:
+    """Signatures matching where, counted by the name of the region of their postcode."""
+    counts: dict[str, int] = {}
+    rows = session.execute(
+        select(Signature.postcode_outward, func.count()).where(*where).group_by(Signature.postcode_outward)
+    ).all()
+    for outward, count in rows:
+        name = geography.place_name(geography.region_of(outward))
+        counts[name] = counts.get(name, 0) + count
+    return counts
 
 
 def _split(agreed: dict[str, int], others: dict[str, int], order: Iterable[str] | None = None) -> Split:
@@ -180,7 +203,32 @@ def dashboard(session: Session, days: int = 30) -> Dashboard:
         confirmed_after_reminder=session.execute(
             select(func.count()).select_from(Signature).where(CONFIRMED_AFTER_REMINDER)
         ).scalar_one(),
+        by_region=_region_counters(session),
+        verified_by_sector=_verified_counters(session),
     )
+
+
+def _verified_counters(session: Session) -> list[tuple[str, int, int]]:
+    """(sector, confirmed, verified with a work email) for every sector, from the count cells."""
+    rows = session.execute(
+        select(Sector.name, func.coalesce(func.sum(CountCell.count), 0), func.coalesce(func.sum(CountCell.verified), 0))
+        .select_from(Sector)
+        .outerjoin(CountCell, CountCell.sector_id == Sector.id)
+        .group_by(Sector.id, Sector.name, Sector.position)
+        .order_by(Sector.position, Sector.id)
+    ).all()
+    return [(name, int(count), int(verified)) for name, count, verified in rows]
+
+
+def _region_counters(session: Session) -> list[tuple[str, int]]:
+    """Confirmed signatures per place, exactly, from the place counters (no scan of signatures)."""
+    rows = dict(
+        session.execute(
+            select(AreaCountCell.region, func.sum(AreaCountCell.count)).group_by(AreaCountCell.region)
+        ).all()
+    )
+    slugs = [region.slug for region in geography.regions()] + [geography.ELSEWHERE, geography.NOT_GIVEN]
+    return [(geography.place_name(slug), int(rows.get(slug) or 0)) for slug in slugs]
 
 
 def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> UnionDashboard:
@@ -189,7 +237,7 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
     Members who agreed to sharing (confirmed, consenting: the people the organiser can export)
     are counted exactly. Everyone else credited to the union appears exactly only in the union's
     public totals (confirmed, and confirmed per sector, as /api/v1/counts?org= publishes them);
-    per source and per day they go through disclosure.suppress, treating the group's total as
+    per source, per day and per region they go through disclosure.suppress, treating the group's total as
     known (public total minus the consenting members the organiser can count), and the number
     awaiting confirmation is shown only from the threshold up.
     """
@@ -216,5 +264,10 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
             _by_day(session, window[0], member, AGREED),
             {label: signed_up.get(label, 0) for label in labels},
             order=labels,
+        ),
+        by_region=_split(
+            _by_region(session, member, AGREED),
+            _by_region(session, member, NOT_AGREED),
+            order=_places(),
         ),
     )

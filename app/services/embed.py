@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from app.services import geography
 from app.services.card_layout import text_colour_on
 from app.services.counts import Counts
 from app.services.signing import SOURCE_PATTERN
@@ -16,7 +17,9 @@ ACCENT_PATTERN = re.compile(r"^#?([0-9A-Fa-f]{6})$")
 THEMES = ("light", "dark")
 DEFAULT_ACCENT = "5a2a82"  # the site's purple
 DEFAULT_LANGUAGE = "en"
-OPTION_NAMES = ("theme", "accent", "size", "lang", "source")
+OPTION_NAMES = ("theme", "accent", "size", "lang", "source", "paper")
+# Paper tallies: shown beside the online count ("apart", the default) or also added into the number.
+PAPER_MODES = ("apart", "add")
 
 # CLDR plural category of a count, per language; a language in widget_text.yaml needs one.
 PLURAL_RULES: dict[str, Callable[[int], str]] = {
@@ -51,10 +54,12 @@ DEFAULT_SIZE = "medium"
 
 @dataclass(frozen=True)
 class Target:
-    """What a card counts: everyone, one sector, one union, or a union's members in one sector."""
+    """What a card counts: everyone, one sector, one union, a union's members in one sector, or one
+    region (alone: its figure is the disclosure rule's, from the counts by place)."""
 
     sector: str | None = None
     org: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ class Options:
     size: str = DEFAULT_SIZE
     lang: str = DEFAULT_LANGUAGE
     source: str | None = None
+    paper: str = "apart"
+
+    @property
+    def add_paper(self) -> bool:
+        return self.paper == "add"
 
     def query(self, names: Collection[str] = OPTION_NAMES) -> dict[str, str]:
         """The options that differ from the defaults, for a URL's query string."""
@@ -118,7 +128,10 @@ def parse_options(values: Mapping[str, str], languages: Collection[str]) -> Opti
     source = values.get("source") or None
     if source is not None and not SOURCE_PATTERN.match(source):
         raise InvalidEmbed("source must be 1 to 64 letters, digits, dots, dashes or underscores.", "source")
-    return Options(theme=theme, accent=accent, size=size, lang=lang, source=source)
+    paper = values.get("paper") or "apart"
+    if paper not in PAPER_MODES:
+        raise InvalidEmbed(f"paper must be one of {', '.join(PAPER_MODES)}.", "paper")
+    return Options(theme=theme, accent=accent, size=size, lang=lang, source=source, paper=paper)
 
 
 def parse_slug(name: str, value: str | None) -> str | None:
@@ -142,6 +155,7 @@ TEXT_KEYS = (
     "embed_title",
     "total",
     "in_area",
+    "paper",
 )
 
 
@@ -173,7 +187,18 @@ def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[di
     }
 
 
-SCRIPT_TEXT_KEYS = ("locale", "campaign", "sign", "signed", "goal", "goal_label", "total", "in_area", "sectors", "orgs")
+SCRIPT_TEXT_KEYS = (
+    "locale",
+    "campaign",
+    "sign",
+    "signed",
+    "goal",
+    "goal_label",
+    "total",
+    "in_area",
+    "sectors",
+    "orgs",
+)
 
 
 def script_text(text: Mapping) -> dict:
@@ -195,7 +220,9 @@ def _form(forms: Mapping[str, str], category: str) -> str:
 
 
 def people(text: Mapping, target: Target, category: str) -> str:
-    """Who is counted, e.g. "NEU members in education", in the given plural form."""
+    """Who is counted, e.g. "NEU members in education" or "people in Wales", in the given plural form."""
+    if target.region:
+        return fill(text["in_area"], people=_form(text["total"], category), area=geography.place_name(target.region))
     if target.org:
         phrase = _form(text["orgs"][target.org], category)
         if target.sector:
@@ -232,10 +259,19 @@ class CardText:
     title: str  # the same whatever the count: for iframe titles and badge descriptions
     goal: str | None
     percent: int | None
+    paper_line: str | None = None  # "1,234 online and 56 on paper", when there are paper tallies
 
 
-def describe(text: Mapping, lang: str, target: Target, count: int, goal: int | None) -> CardText:
-    """The card's words for count (and the goal, if the target has one)."""
+def describe(
+    text: Mapping, lang: str, target: Target, count: int, goal: int | None, paper: int = 0, add_paper: bool = False
+) -> CardText:
+    """The card's words for count (and the goal, if the target has one).
+
+    count is confirmed online signatures and paper the target's paper tallies: the card says
+    both apart whenever there is paper, and its big number adds them only with add_paper.
+    """
+    online = count
+    count = count + paper if add_paper else count
     category = plural_category(lang, count)
     who_forms = {form: fill(phrase, people=people(text, target, form)) for form, phrase in text["signed"].items()}
     who = _form(who_forms, category)
@@ -249,6 +285,7 @@ def describe(text: Mapping, lang: str, target: Target, count: int, goal: int | N
         title=fill(text["embed_title"], people=people(text, target, "other")),
         goal=fill(text["goal"], percent=str(percent), goal=format_number(text, goal)) if goal else None,
         percent=percent,
+        paper_line=fill(text["paper"], n=format_number(text, online), p=format_number(text, paper)) if paper else None,
     )
 
 

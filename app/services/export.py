@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Organiser, OrganiserRole, Sector, Signature, SignatureStatus
@@ -125,6 +125,7 @@ def export_query(session: Session, filters: ExportFilters, scope: ExportScope) -
             Signature.confirmed_at,
             Signature.consents_updated_at,
             Signature.wording_version,
+            Signature.verified_at,
         )
         .join(Sector, Sector.id == Signature.sector_id)
         .outerjoin(Organisation, Organisation.id == Signature.organisation_id)
@@ -150,6 +151,12 @@ def export_query(session: Session, filters: ExportFilters, scope: ExportScope) -
     if filters.consent_updates is not None:
         query = query.where(Signature.consent_updates.is_(filters.consent_updates))
     return query
+
+
+def count_export(session: Session, filters: ExportFilters, scope: ExportScope) -> int:
+    """How many rows export_query would give (for a progress bar); raises UnknownFilter or DayOutOfRange."""
+    query = export_query(session, filters, scope).order_by(None)
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
 def _id_for(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:

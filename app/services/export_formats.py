@@ -8,7 +8,10 @@ import json
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import NamedTuple
+
+from app.services import geography
 
 # Bytes of output gathered before a chunk is handed on.
 CHUNK_BYTES = 64 * 1024
@@ -20,12 +23,15 @@ CSV_HEADER = (
     "sector",
     "union",
     "postcode_area",
+    "region",
     "source",
     "consent_updates",
     "consent_share_union",
     "signed_at_utc",
     "confirmed_at_utc",
     "wording_version",
+    "verified_work_email",
+    "verified_at_utc",
 )
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV injection"),
 # and some spreadsheets fold the full-width forms (＝＋－＠) into them.
@@ -48,6 +54,17 @@ class ExportRow(NamedTuple):
     confirmed_at: datetime
     consents_updated_at: datetime
     wording_version: str
+    verified_at: datetime | None = None  # verified with a work email address (issue 12)
+
+
+@lru_cache(maxsize=8192)
+def region_of(outward: str | None) -> str | None:
+    """The region slug (or "elsewhere") of a postcode outward code; None when not given or not understood.
+
+    Cached: an export meets the same few thousand districts a million times.
+    """
+    region = geography.region_of(outward)
+    return None if region == geography.NOT_GIVEN else region
 
 
 def _utc_text(moment: datetime) -> str:
@@ -59,6 +76,8 @@ def _safe_cell(value: str | None) -> str:
     """The value as a spreadsheet shows it as text: formula-like cells get a leading apostrophe."""
     if not value:
         return ""
+    if value[0].isalnum():  # the usual case, and never a formula start or an invisible character
+        return value
     return "'" + value if _formula_like(value) else value
 
 
@@ -85,12 +104,15 @@ def csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
                 row.sector,
                 row.union or "",
                 safe(row.postcode_area),
+                region_of(row.postcode_area) or "",
                 safe(row.source),
                 "yes" if row.consent_updates else "no",
                 "yes" if row.consent_share_union else "no",
                 _utc_text(row.signed_at),
                 _utc_text(row.confirmed_at),
                 safe(row.wording_version),
+                "yes" if row.verified_at else "no",
+                _utc_text(row.verified_at) if row.verified_at else "",
             )
         )
         if buffer.tell() >= CHUNK_BYTES:
@@ -123,8 +145,11 @@ def osdi_person(row: ExportRow) -> dict:
     person["custom_fields"] = {
         "sector": row.sector,
         "union": row.union,
+        "region": region_of(row.postcode_area),
         "consent_share_union": row.consent_share_union,
         "wording_version": row.wording_version,
+        "verified_work_email": row.verified_at is not None,
+        "verified_at": row.verified_at.astimezone(UTC).isoformat() if row.verified_at else None,
     }
     person["created_date"] = row.signed_at.astimezone(UTC).isoformat()
     person["modified_date"] = max(row.signed_at, row.confirmed_at, row.consents_updated_at).astimezone(UTC).isoformat()

@@ -1,21 +1,26 @@
-"""The mail worker's loop: claim each due message, render it, send it, retry with backoff; free of Flask."""
+"""The mail worker's loop: claim a batch of due messages, render and send each, record the outcomes; free of Flask."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from app.models import OutboxMessage
+from app.models import MailPriority, OutboxMessage
 from app.services import outbox
 from app.services.mail_transport import PermanentFailure, TemporaryFailure, Transport
+from app.services.mime import OutgoingMail
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[OutboxMessage], EmailMessage]
+Render = Callable[[OutboxMessage], OutgoingMail]
+
+
+class SkipMessage(Exception):
+    """Raised by a renderer: this message must not go (e.g. its recipient no longer consents)."""
 
 
 @dataclass(frozen=True)
@@ -32,46 +37,96 @@ class RetryPolicy:
 
 @dataclass
 class DeliveryReport:
+    claimed: int = 0
+    bulk_claimed: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0
+    # A temporary failure ended the batch early: the server is probably down.
+    interrupted: bool = False
+
+
+class BulkPacer:
+    """A token bucket for updates to signers: rate per second in this process, bursts of at most one second's worth."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.tokens = float(rate)
+        self.last = clock()
+
+    def available(self) -> int:
+        now = self.clock()
+        self.tokens = min(float(self.rate), self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        return int(self.tokens)
+
+    def spend(self, count: int) -> None:
+        self.tokens -= count
+
+    def seconds_until_next(self) -> float:
+        return max(0.0, (1 - self.tokens) / self.rate) if self.rate else 1.0
 
 
 def deliver_due(
-    session: Session, render: Render, transport: Transport, retry: RetryPolicy, limit: int = 100
+    session: Session,
+    render: Render,
+    transport: Transport,
+    retry: RetryPolicy,
+    limit: int = 100,
+    bulk_limit: int | None = None,
 ) -> DeliveryReport:
-    """Send up to limit due messages one at a time, each in its own transaction (outbox commits).
+    """Claim up to limit due messages (at most bulk_limit updates to signers), send them, record how each went.
 
-    A message that cannot be rendered is kept and retried later. A temporary failure
-    reschedules the message with backoff and ends the run (the server is probably down;
-    no point trying the rest now). Nothing is ever dropped silently.
+    One transaction per batch: the claim's row locks keep other workers off these messages
+    while they are sent, and the outcomes are recorded and committed together. A message that
+    cannot be rendered is kept and retried later; one its renderer skips is recorded as
+    skipped. A temporary failure reschedules that message with backoff and ends the batch
+    (the server is probably down; the rest stay due, untouched). A permanent refusal is kept
+    as failed. Nothing is dropped silently.
     """
     report = DeliveryReport()
-    for _ in range(limit):
-        message = outbox.claim_next_due(session)
-        if message is None:
-            break
+    messages = outbox.claim_due(session, limit, bulk_limit)
+    if not messages:
+        session.rollback()
+        return report
+    report.claimed = len(messages)
+    report.bulk_claimed = sum(1 for m in messages if m.priority >= MailPriority.BULK)
+    sent: list[OutboxMessage] = []
+    retries: list[tuple[OutboxMessage, str]] = []
+    failed: list[tuple[OutboxMessage, str]] = []
+    skipped: list[tuple[OutboxMessage, str]] = []
+    for message in messages:
         try:
             email = render(message)
+        except SkipMessage as reason:
+            skipped.append((message, str(reason)))
+            continue
         except Exception as error:  # e.g. a key that no longer decrypts: keep it, retry later
-            outbox.mark_retry(
-                session, message, f"render: {type(error).__name__}", retry.base_seconds, retry.max_seconds
-            )
+            retries.append((message, f"render: {type(error).__name__}"))
             log.error("mail id=%s could not be rendered: %s", message.id, type(error).__name__)
-            report.retried += 1
             continue
         try:
             transport.send(email)
         except PermanentFailure as error:
-            outbox.mark_failed(session, message, str(error))
+            failed.append((message, str(error)))
             log.warning("mail id=%s refused permanently: %s", message.id, error)
-            report.failed += 1
         except TemporaryFailure as error:
-            when = outbox.mark_retry(session, message, str(error), retry.base_seconds, retry.max_seconds)
-            log.warning("mail id=%s deferred (%s); next attempt %s", message.id, error, when.isoformat())
-            report.retried += 1
+            retries.append((message, str(error)))
+            log.warning("mail id=%s deferred (%s)", message.id, error)
+            report.interrupted = True
             break
         else:
-            outbox.mark_sent(session, message)
-            report.sent += 1
+            sent.append(message)
+    outbox.record_outcomes(
+        session,
+        sent=sent,
+        retry=retries,
+        failed=failed,
+        skipped=skipped,
+        base_seconds=retry.base_seconds,
+        max_seconds=retry.max_seconds,
+    )
+    report.sent, report.retried, report.failed, report.skipped = len(sent), len(retries), len(failed), len(skipped)
     return report

@@ -98,6 +98,11 @@ def _looks_like_web_address(name: str) -> bool:
     return False
 
 
+def email_forms(address: str) -> tuple[str, str]:
+    """(normalise_email(address), canonical_email(address)) for the price of one; raises InvalidInput."""
+    return _normalised_and_canonical(address)
+
+
 def normalise_email(address: str) -> str:
     """The address to write to: syntax-checked and domain-normalised by email-validator.
 
@@ -132,7 +137,8 @@ def _normalised_and_canonical(address: str) -> tuple[str, str]:
     canonical = f"{local}@{domain}"
     # Folding can leave something that is no address ("+x@gmail.com" -> "@gmail.com";
     # NFKC turns U+00B8 into a space): such a key would be shared by unrelated inputs.
-    if not local or not _is_normalised_address(canonical):
+    # (Nothing folded, nothing to check again: email-validator's form is its own normal form.)
+    if not local or (canonical != normalised and not _is_normalised_address(canonical)):
         raise InvalidInput(INVALID_EMAIL)
     return normalised, canonical
 

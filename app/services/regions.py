@@ -79,6 +79,14 @@ def layout() -> tuple[tuple[str, str, tuple[geography.Area, ...]], ...]:
     )
 
 
+def _id_of(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:
+    """The id for a slug, matched in Python: a filter the database would refuse (a NUL byte) is just unknown."""
+    found = next((id_ for id_, known in session.execute(select(model.id, model.slug)) if known == slug), None)
+    if found is None:
+        raise UnknownFilter(f"Unknown {label} {slug!r}.")
+    return found
+
+
 def count_by_place(session: Session, sector: str | None = None, org: str | None = None) -> RegionCounts:
     """Confirmed signatures by region and area, as the public may see them; reads no signature.
 
@@ -92,15 +100,9 @@ def count_by_place(session: Session, sector: str | None = None, org: str | None 
         AreaCountCell.region, AreaCountCell.area_code, func.sum(AreaCountCell.count), func.max(AreaCountCell.updated_at)
     ).join(CountCell, CountCell.id == AreaCountCell.count_cell_id)
     if sector is not None:
-        sector_id = session.execute(select(Sector.id).where(Sector.slug == sector)).scalar_one_or_none()
-        if sector_id is None:
-            raise UnknownFilter(f"Unknown sector {sector!r}.")
-        query = query.where(CountCell.sector_id == sector_id)
+        query = query.where(CountCell.sector_id == _id_of(session, Sector, sector, "sector"))
     if org is not None:
-        org_id = session.execute(select(Organisation.id).where(Organisation.slug == org)).scalar_one_or_none()
-        if org_id is None:
-            raise UnknownFilter(f"Unknown organisation {org!r}.")
-        query = query.where(CountCell.organisation_id == org_id)
+        query = query.where(CountCell.organisation_id == _id_of(session, Organisation, org, "organisation"))
     rows = session.execute(query.group_by(AreaCountCell.region, AreaCountCell.area_code)).all()
     by_area = {(region, code): int(total) for region, code, total, _ in rows}
     by_region: Counter[str] = Counter()
@@ -132,3 +134,31 @@ def count_by_place(session: Session, sector: str | None = None, org: str | None 
 def _round(value: int | None, to: int) -> int | None:
     """To the nearest multiple of to, halves up (none below THRESHOLD reach here)."""
     return None if value is None else (value + to // 2) // to * to
+
+
+class UnknownPlace(ValueError):
+    """A region slug, or an area code in it, that the layout does not have."""
+
+
+@dataclass(frozen=True)
+class PlaceFigure:
+    name: str  # "Cardiff", or "the Wales part of Chester" for an area that crosses a border
+    count: int
+
+
+def signers_near(session: Session, region: str, area_code: str) -> PlaceFigure | None:
+    """How many have signed in the area (its part in region), as count_by_place publishes it, or
+    else in the whole region; None when both are hidden by the disclosure rule. Raises UnknownPlace."""
+    found = next(((name, areas) for slug, name, areas in layout() if slug == region), None)
+    if found is None:
+        raise UnknownPlace(f"Unknown region {region!r}.")
+    region_name, areas = found
+    area = next((a for a in areas if a.code == area_code), None)
+    if area is None:
+        raise UnknownPlace(f"There is no postcode area {area_code!r} in {region_name}.")
+    figures = next(r for r in count_by_place(session).regions if r.slug == region)
+    shown = next(a.count for a in figures.areas if a.code == area_code)
+    if shown is not None:
+        crosses = area.region != region or any(r != region for r in area.districts.values())
+        return PlaceFigure(f"the {region_name} part of {area.name}" if crosses else area.name, shown)
+    return PlaceFigure(region_name, figures.count) if figures.count is not None else None

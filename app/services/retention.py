@@ -35,7 +35,8 @@ def run_retention(
 
     - Pending and held sign-ups older than unconfirmed_days are deleted.
     - Withdrawn signatures need nothing: withdrawal deletes them at once.
-    - After campaign_end, every remaining signature loses its name, email and postcode;
+    - After campaign_end, every remaining signature loses its name, email, postcode and work
+      mailbox key (not the fact of verification);
       its email key becomes random, so it can never be matched again. Counts are untouched.
     """
     now = now or utcnow()
@@ -65,6 +66,7 @@ def run_retention(
                     postcode_outward=None,
                     email_domain_key=None,
                     email_key=secrets.token_bytes(32),
+                    work_mailbox_key=None,  # verification's fact, sector and date stay
                     anonymised_at=now,
                 )
             )

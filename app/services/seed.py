@@ -21,7 +21,9 @@ def seed_reference_data(session: Session, sectors: list[dict], organisations: li
     by_slug = {s.slug: s for s in session.execute(select(Sector)).scalars()}
     for position, item in enumerate(sectors):
         row = by_slug.get(item["slug"]) or Sector(slug=item["slug"])
-        row.name, row.goal, row.position = item["name"], item.get("goal"), position
+        # The ladder's top step; pages and the API show the current step (app/services/milestones.py).
+        top = (item.get("goals") or [item.get("goal")])[-1]
+        row.name, row.goal, row.position = item["name"], top, position
         session.add(row)
         by_slug[row.slug] = row
     session.flush()

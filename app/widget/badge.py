@@ -24,6 +24,7 @@ class BadgeLayout:
     height: int
     view_height: int  # canvas units
     label: list[tuple[int, str]]  # (baseline, line)
+    paper_y: int | None  # the "N online and M on paper" line's baseline, if there is one
     bar_y: int | None
     bar_fill: float
     goal_y: int | None
@@ -37,6 +38,9 @@ def layout(card: CardText, options: Options, sign: str) -> BadgeLayout:
     lines = textwrap.wrap(card.who, LABEL_CHARS) or [""]
     label = [(100 + 20 * i, line) for i, line in enumerate(lines)]
     cursor = label[-1][0]
+    paper_y = None
+    if card.paper_line:
+        paper_y = cursor = cursor + 18
     bar_y = goal_y = None
     if card.goal:
         bar_y = cursor + 14
@@ -51,6 +55,7 @@ def layout(card: CardText, options: Options, sign: str) -> BadgeLayout:
         height=math.ceil(view_height * scale),
         view_height=view_height,
         label=label,
+        paper_y=paper_y,
         bar_y=bar_y,
         bar_fill=round((VIEW_WIDTH - 2 * PAD) * (card.percent or 0) / 100, 1),
         goal_y=goal_y,

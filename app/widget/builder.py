@@ -9,19 +9,21 @@ from flask import make_response, render_template
 
 from app import content_loader
 from app.services.embed import OPTION_NAMES, SIZES, THEMES, InvalidEmbed, Options, Target, parse_options, parse_slug
+from app.services.regions import layout as region_layout
 from app.widget import bp
 from app.widget.badge import layout
 from app.widget.cards import Card, UnknownTarget, card_for, query_values
 from app.widget.responses import json_error
 from app.widget.text import languages
 
-BUILDER_PARAMETERS = ("sector", "org", *OPTION_NAMES)
+BUILDER_PARAMETERS = ("sector", "org", "region", *OPTION_NAMES)
 
 
 def _choices() -> tuple[Target, Options]:
     values = query_values(BUILDER_PARAMETERS)
     sector, org = parse_slug("sector", values.pop("sector", None)), parse_slug("org", values.pop("org", None))
-    return Target(sector=sector, org=org), parse_options(values, languages())
+    region = parse_slug("region", values.pop("region", None))
+    return Target(sector=sector, org=org, region=region), parse_options(values, languages())
 
 
 def _codes_and_preview(card: Card) -> dict:
@@ -54,6 +56,7 @@ def builder():
             error=error,
             sectors=content_loader.sectors(),
             organisations=content_loader.organisations(),
+            regions=[(slug, name) for slug, name, _ in region_layout()],
             languages=languages(),
             themes=THEMES,
             sizes=SIZES,

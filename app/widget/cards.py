@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import request
 
 from app.extensions import db
+from app.services import disclosure
 from app.services.counts import UnknownFilter, get_counts
-from app.services.embed import SLUG_PATTERN, Options, Target, card_numbers, describe, single_values
+from app.services.delivery_packs import UnknownRegion, region_figures
+from app.services.embed import (
+    SLUG_PATTERN,
+    InvalidEmbed,
+    Options,
+    Target,
+    card_numbers,
+    describe,
+    fill,
+    people,
+    single_values,
+)
 from app.widget.codes import Embed
 from app.widget.text import text_for
 
@@ -27,9 +39,10 @@ class Card:
     """A card at the current count: every embed of it, the numbers, and when they last changed."""
 
     embed: Embed
-    count: int
+    count: int  # what the card's number shows: online, or online and paper added up if asked
     goal: int | None
     updated_at: datetime | None
+    paper: int = 0
 
 
 def query_values(allowed: tuple[str, ...]) -> dict[str, str]:
@@ -46,11 +59,31 @@ def card_for(target: Target, options: Options) -> Card:
     ):
         if slug is not None and (not SLUG_PATTERN.match(slug) or slug not in known):
             raise UnknownTarget(f"There is no {name} {slug!r}.", field)
+    if target.region is not None:
+        return _region_card(target, options, text)
     try:
         counts = get_counts(db.session, sector=target.sector, org=target.org)
     except UnknownFilter as error:  # in the content files but not yet seeded into the database
         raise UnknownTarget(str(error), "sector" if target.sector else "org") from None
     count, goal = card_numbers(counts, target)
-    card = describe(text, options.lang, target, count, goal)
+    card = describe(text, options.lang, target, count, goal, counts.paper, options.add_paper)
     embed = Embed(target=target, options=options, text=text, card=card)
-    return Card(embed=embed, count=count, goal=goal, updated_at=counts.updated_at)
+    shown = count + counts.paper if options.add_paper else count
+    return Card(embed=embed, count=shown, goal=goal, updated_at=counts.updated_at, paper=counts.paper)
+
+
+def _region_card(target: Target, options: Options, text: dict) -> Card:
+    """A region's card: its figure as /api/v1/regions publishes it; "Fewer than 10" when hidden."""
+    if target.sector or target.org:
+        raise InvalidEmbed("Show a region on its own, without a sector or union.", "region")
+    try:
+        figure = region_figures(db.session, target.region or "")
+    except UnknownRegion:
+        raise UnknownTarget(f"There is no region {target.region!r}.", "region") from None
+    card = describe(text, options.lang, target, figure.count or 0, None)
+    if figure.count is None:
+        number = f"Fewer than {disclosure.THRESHOLD}"
+        forms = {form: fill(phrase, people=people(text, target, "other")) for form, phrase in text["signed"].items()}
+        card = replace(card, number=number, who=forms["other"], sentence=f"{number} {forms['other']}")
+    embed = Embed(target=target, options=options, text=text, card=card)
+    return Card(embed=embed, count=figure.count or 0, goal=None, updated_at=None)

@@ -22,7 +22,7 @@ from app.widget.badge import layout
 
 # Where sign-ups came from when the partner gave no source of their own.
 DEFAULT_SOURCES = {"script": "widget", "iframe": "widget-iframe", "badge": "badge", "oembed": "oembed"}
-BADGE_OPTIONS = ("theme", "accent", "size", "lang")
+BADGE_OPTIONS = ("theme", "accent", "size", "lang", "paper")
 
 
 def _attributes(pairs: list[tuple[str, str | None]]) -> str:
@@ -47,11 +47,17 @@ class Embed:
         query = self.options.query()
         if default_source and "source" not in query:
             query["source"] = default_source
-        return self._url("widget.frame", sector=self.target.sector, org=self.target.org, **query)
+        return self._url("widget.frame", **self._target(), **query)
 
     def badge_url(self) -> str:
         query = self.options.query(BADGE_OPTIONS)
-        return self._url("widget.badge", sector=self.target.sector, org=self.target.org, **query)
+        return self._url("widget.badge", **self._target(), **query)
+
+    def _target(self) -> dict[str, str | None]:
+        """The target as URL values: a region's own rule, or a sector's and union's."""
+        if self.target.region:
+            return {"region": self.target.region}
+        return {"sector": self.target.sector, "org": self.target.org}
 
     def sign_url(self, kind: str) -> str:
         link = sign_link(self.text, self.target, self.options.source or DEFAULT_SOURCES[kind])
@@ -61,10 +67,13 @@ class Embed:
 
     def frame_size(self) -> tuple[int, int]:
         size = SIZES[self.options.size]
-        lines = len(label_lines(self.card.who))
+        lines = len(label_lines(self.card.who)) + (1 if self.card.paper_line else 0)
         return size.width, frame_height(size, lines, self.card.goal is not None)
 
     def script_code(self) -> str:
+        if self.target.region:
+            # widget.js has no room left in its 3 KB for a region card: a region's page gets the iframe.
+            return self.iframe_code()
         lang = self.options.lang
         src = self._url("widget.script", **({} if lang == DEFAULT_LANGUAGE else {"lang": lang}))
         pairs: list[tuple[str, str | None]] = [("src", src)]
@@ -74,7 +83,7 @@ class Embed:
             pairs.append(("data-org", self.target.org))
         if not (self.target.sector or self.target.org):
             pairs.append(("data-care-dont-share", None))
-        for name, value in self.options.query(("theme", "accent", "size", "source")).items():
+        for name, value in self.options.query(("theme", "accent", "size", "source", "paper")).items():
             pairs.append((f"data-{name}", f"#{value}" if name == "accent" else value))
         return f"<script async{_attributes(pairs)}></script>"
 

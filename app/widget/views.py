@@ -79,11 +79,12 @@ def script():
 @bp.get("/widget/sector/<sector>", defaults={"org": None})
 @bp.get("/widget/union/<org>", defaults={"sector": None})
 @bp.get("/widget/union/<org>/<sector>")
-def frame(sector: str | None, org: str | None):
+@bp.get("/widget/region/<region>", defaults={"sector": None, "org": None})
+def frame(sector: str | None, org: str | None, region: str | None = None):
     """The card as a page for an iframe: framable from any site, live through widget-frame.js."""
     try:
         options = parse_options(query_values(OPTION_NAMES), languages())
-        card = card_for(Target(sector=sector, org=org), options)
+        card = card_for(Target(sector=sector, org=org, region=region), options)
     except InvalidEmbed as error:
         return frame_error(400, str(error))
     except UnknownTarget as error:
@@ -101,7 +102,8 @@ def frame(sector: str | None, org: str | None):
             count=card.count,
             goal=card.goal,
             page_style=page_style,
-            counts_url=url_for("api.counts", **filters),
+            counts_url=url_for("api.regions") if region else url_for("api.counts", **filters),
+            region=region,
             sign_url=replace(embed, absolute=False).sign_url("iframe"),  # same site: relative
             oembed_href=oembed_href(embed.frame_url()),
         )
@@ -114,11 +116,12 @@ def frame(sector: str | None, org: str | None):
 @bp.get("/badge/sector/<sector>.svg", defaults={"org": None})
 @bp.get("/badge/union/<org>.svg", defaults={"sector": None})
 @bp.get("/badge/union/<org>/<sector>.svg")
-def badge(sector: str | None, org: str | None):
+@bp.get("/badge/region/<region>.svg", defaults={"sector": None, "org": None})
+def badge(sector: str | None, org: str | None, region: str | None = None):
     """The card as an SVG image with the count of the moment, for email and pages without JavaScript."""
     try:
         options = parse_options(query_values(BADGE_OPTIONS), languages())
-        card = card_for(Target(sector=sector, org=org), options)
+        card = card_for(Target(sector=sector, org=org, region=region), options)
     except InvalidEmbed as error:
         return text_error(400, str(error))
     except UnknownTarget as error:

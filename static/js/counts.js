@@ -22,12 +22,20 @@
 
   function apply(data) {
     set('[data-count="total"]', data.total);
+    set('[data-paper="total"]', data.paper || 0);
     data.sectors.forEach(function (s) {
       set('[data-count="sector"][data-slug="' + s.slug + '"]', s.count);
+      if (s.goal) {
+        // The goal is the current step of the sector's ladder: once reached, the next one.
+        document.querySelectorAll('[data-progress-sector="' + s.slug + '"]').forEach(function (el) { el.max = s.goal; });
+        set('[data-goal-sector="' + s.slug + '"]', s.goal);
+      }
       set('[data-progress-sector="' + s.slug + '"]', s.count);
+      set('[data-paper="sector"][data-slug="' + s.slug + '"]', s.paper || 0);
     });
     data.organisations.forEach(function (o) {
       set('[data-count="org"][data-slug="' + o.slug + '"]', o.count);
+      set('[data-paper="org"][data-slug="' + o.slug + '"]', o.paper || 0);
     });
   }
 

@@ -12,8 +12,11 @@
   var number = new Intl.NumberFormat(lang), plural = new Intl.PluralRules(lang);
   var who = JSON.parse(card.getAttribute("data-who"));
   var goalText = card.getAttribute("data-goal-text");
+  var addPaper = card.getAttribute("data-paper") === "add", paperText = card.getAttribute("data-paper-text");
+  var paperLine = card.querySelector(".cds-paper");
   var seconds = Number(card.getAttribute("data-poll-seconds")) || 15;
   var link = card.querySelector(".cds-sign");
+  var region = card.getAttribute("data-region");
 
   function send(message, value) {
     if (window.parent === window) return;
@@ -27,7 +30,15 @@
   }
 
   function apply(data) {
-    var count = data.total, bar = card.querySelector(".cds-bar");
+    if (region) return applyRegion(data);
+    var online = data.total, paper = data.paper || 0, bar = card.querySelector(".cds-bar");
+    var count = addPaper ? online + paper : online;
+    if (paperLine && paperText) {
+      paperLine.hidden = !paper;
+      paperLine.textContent = paper
+        ? paperText.replace("{n}", number.format(online)).replace("{p}", number.format(paper))
+        : "";
+    }
     card.querySelector(".cds-n").textContent = number.format(count);
     card.querySelector(".cds-who").textContent = who[plural.select(count)] || who.other;
     if (bar && goalText && data.sectors.length && data.sectors[0].goal) {
@@ -39,6 +50,14 @@
         .replace("{percent}", percent)
         .replace("{goal}", number.format(goal));
     }
+  }
+
+  // A region's card reads /api/v1/regions, where a figure hidden by the disclosure rule is null.
+  function applyRegion(data) {
+    var found = data.regions.filter(function (r) { return r.slug === region; })[0];
+    if (!found) return;
+    card.querySelector(".cds-n").textContent = found.count === null ? "Fewer than 10" : number.format(found.count);
+    card.querySelector(".cds-who").textContent = found.count === null ? who.other : who[plural.select(found.count)] || who.other;
   }
 
   function poll() {

@@ -6,7 +6,9 @@
     Usage: <script async src=".../widget.js" data-sector="education" data-org="neu"></script> draws a
     card right after the script; any element with data-care-dont-share becomes a card too. Options:
     data-sector, data-org, data-theme (light, dark), data-accent (#rrggbb), data-size (small, medium,
-    large), data-source (credited on sign-ups), data-lang (placeholders; must match ?lang=).
+    large), data-source (credited on sign-ups), data-lang (placeholders; must match ?lang=), data-paper
+    (add: paper tallies are added into the number. The "N online and M on paper" line is on the
+    iframe and the badge only: it does not fit the script's 3 KB.)
 
     Every card lives in a shadow root whose :host rule resets inherited styles, so host CSS cannot
     reach in and ours cannot leak out. Cards share one poller per page (window.__careDontShare, also
@@ -19,7 +21,7 @@
   const T = {{ text }}, CSS = {{ css }}, P = {{ poll_seconds }}, L = {{ lang }}, me = d.currentScript;
   if (!me || !d.head.attachShadow || !w.Intl?.PluralRules) return;
   const base = new URL(me.src).origin, hub = w.__careDontShare || (w.__careDontShare = { feeds: {} });
-  const num = new Intl.NumberFormat(T.locale), plural = new Intl.PluralRules(T.locale);
+  const num = new Intl.NumberFormat(T.locale).format, plural = new Intl.PluralRules(T.locale);
   const sheet = d.adoptedStyleSheets && new CSSStyleSheet();
   sheet && sheet.replaceSync(CSS);
   const fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
@@ -83,21 +85,22 @@
     const f = hub.feeds[url] || (hub.feeds[url] = { url, cards: [] });
     {#- One of sector or org: read it from the shared unnarrowed document; both or neither: the total. #}
     const draw = (data) => {
-      let v = data.total, g;
+      let v = data.total, g, p = data.paper;
       if (!sector != !org) {
-        for (const x of sector ? data.sectors : data.organisations) if (x.slug == (sector || org)) (v = x.count), (g = x.goal);
+        for (const x of sector ? data.sectors : data.organisations) if (x.slug == (sector || org)) (v = x.count), (g = x.goal), (p = x.paper);
       }
+      if (o.paper == "add") v += p;
       const k = plural.select(v), forms = org ? T.orgs[org] : sector ? T.sectors[sector] : T.total;
       let people = forms[k] || forms.other;
       if (sector && org) people = fill(T.in_area, { people, area: T.sectors[sector].area });
-      n.textContent = num.format(v);
+      n.textContent = num(v);
       who.textContent = fill(T.signed[k] || T.signed.other, { people });
       line.hidden = false;
       if (g) {
         const percent = Math.min(100, Math.floor((100 * v) / g));
         bar.max = g;
         bar.value = Math.min(v, g);
-        goal.textContent = fill(T.goal, { percent, goal: num.format(g) });
+        goal.textContent = fill(T.goal, { percent, goal: num(g) });
         bar.hidden = goal.hidden = false;
       }
     };
