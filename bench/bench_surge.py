@@ -222,7 +222,7 @@ class Confirmer(threading.Thread):
 class Viewers(threading.Thread):
     """1,000 embedded widgets, each asking for the counts every POLL_SECONDS with its ETag."""
 
-    def __init__(self, port: int, stop: threading.Event, threads: int = 4) -> None:
+    def __init__(self, port: int, stop: threading.Event, threads: int = 16) -> None:
         super().__init__(daemon=True)
         self.port, self.stop_event, self.threads = port, stop, threads
         self.statuses: dict[int, int] = {}
@@ -295,8 +295,8 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="care_bench_surge")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="emptied first")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the README's production setup)")
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--mail-workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=150, help="people arriving per second")
     parser.add_argument("--duration", type=float, default=30)
@@ -371,16 +371,31 @@ def main() -> None:
                     )
                     time.sleep(1)
 
+            not_modified: list[int] = []
+            refused: dict[int, int] = {}
+
             def probe() -> None:
                 # Alternating one-second runs of each, so a swing in the surge's load hits both alike.
                 for at in (args.duration / 3, 2 * args.duration / 3):
                     time.sleep(max(0.0, started + at - time.time()))
-                    counts, trivial = [], []
+                    counts, revalidated, trivial = [], [], []
                     for _ in range(round(args.probe_seconds)):
                         counted = closed_loop(
                             [Connection(app.port) for _ in range(16)], get_action("/api/v1/counts"), 1
                         )
                         counts.append(counted.per_second(200) + counted.per_second(304))
+                        etag = Connection(app.port).request("GET", "/api/v1/counts")[1].get("ETag", "")
+                        again = closed_loop(
+                            [Connection(app.port) for _ in range(16)],
+                            lambda c, etag=etag: c.request("GET", "/api/v1/counts", headers={"If-None-Match": etag})[0],
+                            1,
+                        )
+                        revalidated.append(again.per_second(200) + again.per_second(304))
+                        for outcome in (counted, again):
+                            for status, n in outcome.statuses.items():
+                                if status not in (200, 304):
+                                    refused[status] = refused.get(status, 0) + n
+                        not_modified.append(again.statuses.get(304, 0))
                         trivial.append(
                             closed_loop(
                                 [Connection(app.port) for _ in range(16)], get_action("/bench/ping"), 1
@@ -390,8 +405,10 @@ def main() -> None:
                         {
                             "at_second": round(at),
                             "counts_per_s": statistics.median(counts),
+                            "counts_with_etag_per_s": statistics.median(revalidated),
                             "trivial_per_s": statistics.median(trivial),
                             "ratios": [round(c / t, 2) for c, t in zip(counts, trivial, strict=True)],
+                            "ratios_with_etag": [round(c / t, 2) for c, t in zip(revalidated, trivial, strict=True)],
                         }
                     )
 
@@ -467,6 +484,9 @@ def main() -> None:
         "viewer_p95_ms": pct(viewers.latencies, 95),
         "probes": probes,
         "counts_vs_trivial": [p["counts_per_s"] / p["trivial_per_s"] for p in probes],
+        "counts_with_etag_vs_trivial": [p["counts_with_etag_per_s"] / p["trivial_per_s"] for p in probes],
+        "probe_304s": sum(not_modified),
+        "probe_other_statuses": refused,
         "sign_statuses": journeys.sign_statuses,
         "confirm_statuses": journeys.confirm_statuses,
         "app_cpu_ms_per_person": 1000 * cpu.app / max(len(journeys.signed), 1),
@@ -485,6 +505,9 @@ def main() -> None:
         f"confirm {summary['confirm_p95_ms']:.0f} ms, confirm-to-count {summary['confirm_to_count_p95_ms']:.0f} ms "
         f"(max {summary['confirm_to_count_max_ms']:.0f}). Peak backlog: {peak}. Counts vs trivial route: "
         + ", ".join(f"{r:.0%}" for r in summary["counts_vs_trivial"])
+        + " (with If-None-Match: "
+        + ", ".join(f"{r:.0%}" for r in summary["counts_with_etag_vs_trivial"])
+        + f"; {summary['probe_304s']} answered 304)"
         + f". Nothing lost: {not lost}."
     )
     if args.json:

@@ -80,7 +80,7 @@ def _confirm_post(token: str):
         return _confirm_page(confirmable_signature(db.session, keys(), token, _confirm_max_age()), form, status=400)
     confirmation = form.confirmation(_wording_version())
     try:
-        confirm_signature(db.session, keys(), token, _confirm_max_age(), confirmation)
+        confirm_signature(db.session, keys(), token, _confirm_max_age(), confirmation, link=link)
     except DetailsChanged:  # signed again since the page was shown: show what would now be recorded
         signature = confirmable_signature(db.session, keys(), token, _confirm_max_age())
         offered = offered_confirmation(keys(), signature, _wording_version())

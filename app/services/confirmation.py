@@ -91,6 +91,7 @@ def confirm_signature(
     max_age_seconds: int,
     confirmation: Confirmation,
     now: datetime | None = None,
+    link: ConfirmLink | None = None,
 ) -> ConfirmLink:
     """Confirm the signature as its owner saw and chose it, and count it, in one transaction.
 
@@ -100,8 +101,11 @@ def confirm_signature(
     tokens.BadToken for a malformed, forged, revoked, expired, held or invalid one;
     DetailsChanged if a later sign-up replaced the details the page showed; InvalidInput
     for a name we cannot take; ConsentRefused for sharing without a listed union.
+
+    link, when the caller has just checked the token with confirm_link in this transaction,
+    saves reading it again (the update below re-checks the status anyway).
     """
-    signature = confirm_link(session, keys, token, max_age_seconds)
+    signature = link or confirm_link(session, keys, token, max_age_seconds)
     if signature.status == SignatureStatus.CONFIRMED:
         return signature
     name = clean_name(confirmation.name)
