@@ -88,3 +88,10 @@ def register(app: Flask) -> None:
             return handle_database_down(original)
         log.error("unhandled error on %s: %s", request.endpoint, type(original).__name__)
         return error_response(500)
+
+
+def invalid_link():
+    """The 404 for any emailed link of ours that is malformed, forged or revoked: it never says which."""
+    return error_response(
+        404, "This link is not valid. Check that you copied the whole link from the email.", "This link is not valid"
+    )

@@ -46,10 +46,10 @@ from bench_signup import (  # noqa: E402  (the shared load generator and meters)
     flask,
     get_action,
     machine,
+    print_profile,
     py_spy,
     python_speed_ns,
     server_env,
-    summarise_profile,
 )
 
 SECTOR = "education"
@@ -231,13 +231,7 @@ def main() -> None:
             app.stop()
             trivial.stop()
     if args.profile:
-        ours, packages = summarise_profile(sorted(args.profile.parent.glob(f"{args.profile.name}.*.txt")))
-        print("\nApp workers, share of GIL-holding samples under each of our frames (inclusive):")
-        for share, frame in ours:
-            print(f"  {share:5.1f}%  {frame}")
-        print("By package of the innermost frame (exclusive):")
-        for share, package in packages:
-            print(f"  {share:5.1f}%  {package}")
+        print_profile(args.profile)
     counts = check_counts(dsn, confirmed)
     exact = len(set(counts.values())) == 1
     summary = {

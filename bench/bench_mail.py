@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email
+import email.policy
 import json
 import os
+import re
 import secrets
 import shutil
 import smtplib
@@ -56,6 +59,7 @@ from bench_signup import (  # noqa: E402  (helpers shared with the sign-up bench
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the sink listens here only
+LINK = re.compile(r"/confirm/([A-Za-z0-9._-]+)")
 MAX_MESSAGES = 100_000
 PY_SPY = os.environ.get("PY_SPY", "py-spy")
 
@@ -63,7 +67,9 @@ PY_SPY = os.environ.get("PY_SPY", "py-spy")
 # ---- the sink: aiosmtpd, in a process of its own, writing each recipient to a file
 
 
-def run_sink(port: int, path: Path) -> None:
+def run_sink(port: int, path: Path, links: bool = False) -> None:
+    """aiosmtpd on 127.0.0.1:port, writing a line per recipient to path: the recipient, or (links)
+    the arrival time, the recipient and the confirmation link read out of the email."""
     from aiosmtpd.controller import Controller
 
     class Sink:
@@ -71,7 +77,13 @@ def run_sink(port: int, path: Path) -> None:
             self.out = path.open("a", buffering=1)
 
         async def handle_DATA(self, server, session, envelope):
-            self.out.write("".join(f"{rcpt}\n" for rcpt in envelope.rcpt_tos))
+            if links:
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                found = LINK.search(message.get_body(("plain",)).get_content())
+                prefix, suffix = f"{time.time():.6f} ", f" {found.group(1) if found else '-'}"
+            else:
+                prefix = suffix = ""
+            self.out.write("".join(f"{prefix}{rcpt}{suffix}\n" for rcpt in envelope.rcpt_tos))
             return "250 2.0.0 OK"
 
     controller = Controller(Sink(), hostname=HOST, port=port)
@@ -84,12 +96,14 @@ def run_sink(port: int, path: Path) -> None:
 
 
 class SinkProcess:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, links: bool = False) -> None:
         self.port = free_port()
         self.path = workdir / "received.txt"
         self.path.touch()
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--sink", str(self.port), str(self.path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, "--sink", str(self.port), str(self.path)] + (["--links"] if links else []),
+            stdout=subprocess.PIPE,
+            text=True,
         )
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError("the SMTP sink did not start")
@@ -335,9 +349,10 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy the workers of the first round; raw samples to PATH.*")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--sink", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--links", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
-        run_sink(int(args.sink[0]), Path(args.sink[1]))
+        run_sink(int(args.sink[0]), Path(args.sink[1]), args.links)
         return
     if args.profile and not shutil.which(PY_SPY):
         parser.error(f"--profile needs py-spy (not found: {PY_SPY})")

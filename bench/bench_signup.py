@@ -385,6 +385,17 @@ def summarise_profile(files: list[Path], top: int = 20) -> tuple[list, list]:
     return ranked(ours), ranked(packages)
 
 
+def print_profile(prefix: Path) -> None:
+    """What summarise_profile finds in the py-spy files PREFIX.<pid>.txt, printed."""
+    ours, packages = summarise_profile(sorted(prefix.parent.glob(f"{prefix.name}.*.txt")))
+    print("\nApp workers, share of GIL-holding samples under each of our frames (inclusive):")
+    for share, frame in ours:
+        print(f"  {share:5.1f}%  {frame}")
+    print("By package of the innermost frame (exclusive):")
+    for share, package in packages:
+        print(f"  {share:5.1f}%  {package}")
+
+
 # ---- setting up: database, migrations, seed data, gunicorn
 
 
@@ -570,13 +581,7 @@ def main() -> None:
                 rounds.append(figures)
                 print(f"round {n + 1}: " + json.dumps(figures), flush=True)
             if args.profile:
-                ours, packages = summarise_profile(sorted(args.profile.parent.glob(f"{args.profile.name}.*.txt")))
-                print("\nApp workers, share of GIL-holding samples under each of our frames (inclusive):")
-                for share, frame in ours:
-                    print(f"  {share:5.1f}%  {frame}")
-                print("By package of the innermost frame (exclusive):")
-                for share, package in packages:
-                    print(f"  {share:5.1f}%  {package}")
+                print_profile(args.profile)
         finally:
             for server in servers:
                 server.stop()

@@ -26,12 +26,8 @@ Results: bench/README.md, "The whole surge".
 from __future__ import annotations
 
 import argparse
-import asyncio
-import email
-import email.policy
 import json
 import queue
-import re
 import statistics
 import subprocess
 import sys
@@ -46,6 +42,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_mail import SinkProcess  # noqa: E402  (the SMTP sink)
 from bench_signup import (  # noqa: E402  (the shared load generator, meters and set-up)
     CSRF,
     HOST,
@@ -58,55 +55,22 @@ from bench_signup import (  # noqa: E402  (the shared load generator, meters and
     closed_loop,
     create_database,
     flask,
-    free_port,
     get_action,
     machine,
     python_speed_ns,
     server_env,
 )
 
-LINK = re.compile(r"/confirm/([A-Za-z0-9._-]+)")
 VIEWERS = 1000
 POLL_SECONDS = 15  # COUNT_POLL_SECONDS: how often an embedded widget asks
 
 
-# ---- the sink: aiosmtpd in its own process; one line per message: arrival time, recipient, link
+# ---- the sink: bench_mail's aiosmtpd process, writing each message's arrival time, recipient and link
 
 
-def run_sink(port: int, path: Path) -> None:
-    from aiosmtpd.controller import Controller
-
-    class Sink:
-        def __init__(self) -> None:
-            self.out = path.open("a", buffering=1)
-
-        async def handle_DATA(self, server, session, envelope):
-            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            body = message.get_body(("plain",)).get_content()
-            found = LINK.search(body)
-            for rcpt in envelope.rcpt_tos:
-                self.out.write(f"{time.time():.6f} {rcpt} {found.group(1) if found else '-'}\n")
-            return "250 2.0.0 OK"
-
-    controller = Controller(Sink(), hostname=HOST, port=port)
-    controller.start()
-    print("ready", flush=True)
-    try:
-        asyncio.run(asyncio.sleep(10**9))
-    finally:
-        controller.stop()
-
-
-class Sink:
+class Sink(SinkProcess):
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.path = workdir / "received.txt"
-        self.path.touch()
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--sink", str(self.port), str(self.path)], stdout=subprocess.PIPE, text=True
-        )
-        if self.process.stdout.readline().strip() != "ready":
-            raise RuntimeError("the SMTP sink did not start")
+        super().__init__(workdir, links=True)
 
     def tail(self, into: queue.Queue, stop: threading.Event) -> None:
         """Hand each received message to the confirmers as (arrival time, recipient, link)."""
@@ -122,10 +86,6 @@ class Sink:
                 for line in lines:
                     arrived, rcpt, link = line.split(" ")
                     into.put((float(arrived), rcpt, link))
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 # ---- the people
@@ -291,7 +251,6 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sink", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="care_bench_surge")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="emptied first")
@@ -305,9 +264,6 @@ def main() -> None:
     parser.add_argument("--probe-seconds", type=float, default=3, help="each flat-out counts / trivial probe")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    if args.sink:
-        run_sink(int(args.sink[0]), Path(args.sink[1]))
-        return
 
     admin = psycopg.conninfo.conninfo_to_dict(args.admin_url)
     dsn = psycopg.conninfo.make_conninfo(**{**admin, "dbname": args.database})

@@ -7,7 +7,7 @@ import json
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from app import content_loader as content
-from app.errors import error_response
+from app.errors import error_response, invalid_link
 from app.extensions import csrf, db, keys, reference
 from app.models import Signature, SignatureStatus
 from app.pledge import bp
@@ -36,11 +36,7 @@ def bad_link(error: tokens.BadToken):
             "This link has expired",
         )
     else:
-        response = error_response(
-            404,
-            "This link is not valid. Check that you copied the whole link from the email.",
-            "This link is not valid",
-        )
+        response = invalid_link()
     return mark_no_store(response)
 
 

@@ -7,7 +7,7 @@ from functools import cache
 from flask import current_app, render_template, request, url_for
 
 from app import content_loader
-from app.errors import error_response
+from app.errors import error_response, invalid_link
 from app.extensions import db, keys, reference
 from app.models import Signature, SignatureStatus
 from app.pledge import bp
@@ -55,11 +55,7 @@ def bad_work_link(error: BadWorkLink):
             409, "This link can no longer be used: the signature is not confirmed.", "This link cannot be used"
         )
     else:
-        response = error_response(
-            404,
-            "This link is not valid. Check that you copied the whole link from the email.",
-            "This link is not valid",
-        )
+        response = invalid_link()
     return mark_no_store(response)
 
 
