@@ -132,12 +132,7 @@ def correct_tally(
 ) -> PaperTally:
     """An admin's correction of a tally that still counts, audited with before, after and why.
     Raises TallyNotFound, or TallyRefused (also for anyone but an admin)."""
-    if not recorder.is_admin:
-        raise TallyRefused("Only an admin can correct a tally.")
-    why = _reason(reason)
-    tally = session.get(PaperTally, tally_id, with_for_update=True)
-    if tally is None:
-        raise TallyNotFound(tally_id)
+    tally, why = _tally_to_change(session, recorder, tally_id, reason, "correct")
     if tally.withdrawn_at is not None:
         raise TallyRefused("This tally has been withdrawn; record a new one instead.")
     checked = _checked(session, recorder, details, today or date.today())
@@ -162,15 +157,23 @@ def correct_tally(
     return tally
 
 
-def withdraw_tally(session: Session, recorder: Recorder, tally_id: int, reason: str) -> PaperTally:
-    """An admin takes a tally out of the counts (it stays on record), audited with why.
-    Raises TallyNotFound, or TallyRefused (also for anyone but an admin, or if already withdrawn)."""
+def _tally_to_change(
+    session: Session, recorder: Recorder, tally_id: int, reason: str, verb: str
+) -> tuple[PaperTally, str]:
+    """The tally, locked, and the cleaned reason for an admin's change; raises TallyRefused or TallyNotFound."""
     if not recorder.is_admin:
-        raise TallyRefused("Only an admin can withdraw a tally.")
+        raise TallyRefused(f"Only an admin can {verb} a tally.")
     why = _reason(reason)
     tally = session.get(PaperTally, tally_id, with_for_update=True)
     if tally is None:
         raise TallyNotFound(tally_id)
+    return tally, why
+
+
+def withdraw_tally(session: Session, recorder: Recorder, tally_id: int, reason: str) -> PaperTally:
+    """An admin takes a tally out of the counts (it stays on record), audited with why.
+    Raises TallyNotFound, or TallyRefused (also for anyone but an admin, or if already withdrawn)."""
+    tally, why = _tally_to_change(session, recorder, tally_id, reason, "withdraw")
     if tally.withdrawn_at is not None:
         raise TallyRefused("This tally has already been withdrawn.")
     now = utcnow()
