@@ -39,7 +39,7 @@ def test_filters_narrow_the_document(client, make_signup, confirm_all, org_id):
     assert sector["organisations"] == []
     org = client.get("/api/v1/counts?org=neu").json
     assert org["total"] == 2 and org["organisations"] == [
-        {"slug": "neu", "name": "National Education Union", "count": 2, "paper": 0}
+        {"slug": "neu", "name": "National Education Union", "count": 2, "paper": 0, "verified": 0}
     ]
     both = client.get("/api/v1/counts?sector=education&org=neu").json
     assert both["total"] == 1

@@ -113,6 +113,7 @@ class OrganisationCount:
     name: str
     count: int
     paper: int = 0
+    verified: int = 0  # of count, those verified with a work address (in whichever sector they signed for)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
     by_sector: dict[int, int] = {}
     by_org: dict[int, int] = {}
     verified_by_sector: dict[int, int] = {}
+    verified_by_org: dict[int, int] = {}
     total = verified_total = 0
     sector_ids = {s.id for s in sectors} if sector is not None else None
     org_ids = {o.id for o in organisations} if org is not None else None
@@ -178,6 +180,7 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
         verified_by_sector[cell.sector_id] = verified_by_sector.get(cell.sector_id, 0) + cell.verified
         if cell.organisation_id is not None:
             by_org[cell.organisation_id] = by_org.get(cell.organisation_id, 0) + cell.count
+            verified_by_org[cell.organisation_id] = verified_by_org.get(cell.organisation_id, 0) + cell.verified
         if (sector_ids is None or cell.sector_id in sector_ids) and (
             org_ids is None or cell.organisation_id in org_ids
         ):
@@ -201,7 +204,9 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
         organisations=[]
         if sector is not None and org is None
         else [
-            OrganisationCount(o.slug, o.name, by_org.get(o.id, 0), paper.by_organisation.get(o.id, 0))
+            OrganisationCount(
+                o.slug, o.name, by_org.get(o.id, 0), paper.by_organisation.get(o.id, 0), verified_by_org.get(o.id, 0)
+            )
             for o in organisations
         ],
     )

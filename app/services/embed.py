@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from app.services import geography
+from app.services import disclosure, geography
 from app.services.card_layout import text_colour_on
 from app.services.counts import Counts
 from app.services.signing import SOURCE_PATTERN
@@ -17,9 +17,11 @@ ACCENT_PATTERN = re.compile(r"^#?([0-9A-Fa-f]{6})$")
 THEMES = ("light", "dark")
 DEFAULT_ACCENT = "5a2a82"  # the site's purple
 DEFAULT_LANGUAGE = "en"
-OPTION_NAMES = ("theme", "accent", "size", "lang", "source", "paper")
+OPTION_NAMES = ("theme", "accent", "size", "lang", "source", "paper", "verified")
 # Paper tallies: shown beside the online count ("apart", the default) or also added into the number.
 PAPER_MODES = ("apart", "add")
+# "including N verified ... workers" (signers who confirmed a work email address): off by default.
+VERIFIED_MODES = ("hide", "show")
 
 # CLDR plural category of a count, per language; a language in widget_text.yaml needs one.
 PLURAL_RULES: dict[str, Callable[[int], str]] = {
@@ -72,10 +74,15 @@ class Options:
     lang: str = DEFAULT_LANGUAGE
     source: str | None = None
     paper: str = "apart"
+    verified: str = "hide"
 
     @property
     def add_paper(self) -> bool:
         return self.paper == "add"
+
+    @property
+    def show_verified(self) -> bool:
+        return self.verified == "show"
 
     def query(self, names: Collection[str] = OPTION_NAMES) -> dict[str, str]:
         """The options that differ from the defaults, for a URL's query string."""
@@ -131,7 +138,10 @@ def parse_options(values: Mapping[str, str], languages: Collection[str]) -> Opti
     paper = values.get("paper") or "apart"
     if paper not in PAPER_MODES:
         raise InvalidEmbed(f"paper must be one of {', '.join(PAPER_MODES)}.", "paper")
-    return Options(theme=theme, accent=accent, size=size, lang=lang, source=source, paper=paper)
+    verified = values.get("verified") or "hide"
+    if verified not in VERIFIED_MODES:
+        raise InvalidEmbed(f"verified must be one of {', '.join(VERIFIED_MODES)}.", "verified")
+    return Options(theme=theme, accent=accent, size=size, lang=lang, source=source, paper=paper, verified=verified)
 
 
 def parse_slug(name: str, value: str | None) -> str | None:
@@ -156,6 +166,8 @@ TEXT_KEYS = (
     "total",
     "in_area",
     "paper",
+    "verified",
+    "verified_people",
 )
 
 
@@ -169,6 +181,7 @@ def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[di
     org_words = catalogue.get("orgs", {})
     return {
         **{key: catalogue[key] for key in TEXT_KEYS},
+        "fewer": fill(catalogue["fewer"], n=str(disclosure.THRESHOLD)),
         "sectors": {
             s["slug"]: sector_words.get(s["slug"])
             or {"one": s["count_label"], "other": s["count_label"], "area": s["name"].lower()}
@@ -196,6 +209,10 @@ SCRIPT_TEXT_KEYS = (
     "goal_label",
     "total",
     "in_area",
+    "paper",
+    "verified",
+    "verified_people",
+    "fewer",
     "sectors",
     "orgs",
 )
@@ -260,15 +277,36 @@ class CardText:
     goal: str | None
     percent: int | None
     paper_line: str | None = None  # "1,234 online and 56 on paper", when there are paper tallies
+    verified_line: str | None = None  # "including 56 verified health and care workers", when asked for and any
+    verified_forms: dict[str, str] | None = None  # that line per plural category of {v}, for live updates
+
+
+def verified_forms(text: Mapping, target: Target) -> dict[str, str]:
+    """"including {v} verified <sector's workers>" per plural category, with {v} left to fill.
+
+    Verification proves work in a sector, so a card for a union alone, or for everyone, says
+    "public-service workers" rather than "NEU members".
+    """
+    forms = text["sectors"][target.sector] if target.sector else text["verified_people"]
+    return {form: fill(text["verified"], people=phrase) for form, phrase in forms.items() if form != "area"}
 
 
 def describe(
-    text: Mapping, lang: str, target: Target, count: int, goal: int | None, paper: int = 0, add_paper: bool = False
+    text: Mapping,
+    lang: str,
+    target: Target,
+    count: int,
+    goal: int | None,
+    paper: int = 0,
+    add_paper: bool = False,
+    verified: int | None = None,
 ) -> CardText:
     """The card's words for count (and the goal, if the target has one).
 
     count is confirmed online signatures and paper the target's paper tallies: the card says
     both apart whenever there is paper, and its big number adds them only with add_paper.
+    verified is how many of count verified with a work address, when the card is to say so
+    (None: it is not); the line shows only when there are some.
     """
     online = count
     count = count + paper if add_paper else count
@@ -286,7 +324,16 @@ def describe(
         goal=fill(text["goal"], percent=str(percent), goal=format_number(text, goal)) if goal else None,
         percent=percent,
         paper_line=fill(text["paper"], n=format_number(text, online), p=format_number(text, paper)) if paper else None,
+        **_verified(text, lang, target, verified),
     )
+
+
+def _verified(text: Mapping, lang: str, target: Target, verified: int | None) -> dict:
+    if verified is None:
+        return {}
+    forms = verified_forms(text, target)
+    line = fill(_form(forms, plural_category(lang, verified)), v=format_number(text, verified)) if verified else None
+    return {"verified_line": line, "verified_forms": forms}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from datetime import datetime
 from flask import request
 
 from app.extensions import db
-from app.services import disclosure
 from app.services.counts import UnknownFilter, get_counts
 from app.services.delivery_packs import UnknownRegion, region_figures
 from app.services.embed import (
@@ -66,14 +65,18 @@ def card_for(target: Target, options: Options) -> Card:
     except UnknownFilter as error:  # in the content files but not yet seeded into the database
         raise UnknownTarget(str(error), "sector" if target.sector else "org") from None
     count, goal = card_numbers(counts, target)
-    card = describe(text, options.lang, target, count, goal, counts.paper, options.add_paper)
+    verified = counts.verified_total if options.show_verified else None
+    card = describe(text, options.lang, target, count, goal, counts.paper, options.add_paper, verified)
     embed = Embed(target=target, options=options, text=text, card=card)
     shown = count + counts.paper if options.add_paper else count
     return Card(embed=embed, count=shown, goal=goal, updated_at=counts.updated_at, paper=counts.paper)
 
 
 def _region_card(target: Target, options: Options, text: dict) -> Card:
-    """A region's card: its figure as /api/v1/regions publishes it; "Fewer than 10" when hidden."""
+    """A region's card: its figure as /api/v1/regions publishes it; "Fewer than 10" when hidden.
+
+    Regions have no paper tallies or verified counts, so those options change nothing here.
+    """
     if target.sector or target.org:
         raise InvalidEmbed("Show a region on its own, without a sector or union.", "region")
     try:
@@ -82,7 +85,7 @@ def _region_card(target: Target, options: Options, text: dict) -> Card:
         raise UnknownTarget(f"There is no region {target.region!r}.", "region") from None
     card = describe(text, options.lang, target, figure.count or 0, None)
     if figure.count is None:
-        number = f"Fewer than {disclosure.THRESHOLD}"
+        number = text["fewer"]
         forms = {form: fill(phrase, people=people(text, target, "other")) for form, phrase in text["signed"].items()}
         card = replace(card, number=number, who=forms["other"], sentence=f"{number} {forms['other']}")
     embed = Embed(target=target, options=options, text=text, card=card)
