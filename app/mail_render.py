@@ -97,12 +97,17 @@ def link_days_left(signed_at: datetime, config) -> int:
 
 
 def _password_reset(message: OutboxMessage, organiser: Organiser, keys: Keys) -> OutgoingMail:
-    text = render_template(
-        "emails/organiser_password_reset.txt",
-        url=absolute_url_for("organiser.set_password", token=password_link_token(keys, organiser)),
-        hours=current_app.config["PASSWORD_LINK_MAX_AGE_HOURS"],
+    context = {
+        "url": absolute_url_for("organiser.set_password", token=password_link_token(keys, organiser)),
+        "hours": current_app.config["PASSWORD_LINK_MAX_AGE_HOURS"],
+    }
+    return _compose(
+        message.kind,
+        organiser.email,
+        render_template("emails/organiser_password_reset.txt", **context),
+        render_template("emails/organiser_password_reset.html", **context),
+        **{"Auto-Submitted": "auto-generated"},
     )
-    return _compose(message.kind, organiser.email, text, **{"Auto-Submitted": "auto-generated"})
 
 
 def _update(message: OutboxMessage, signature: Signature, item: CampaignUpdate, keys: Keys) -> OutgoingMail:

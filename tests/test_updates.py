@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import AuditEvent, CampaignUpdate, OutboxMessage, Signature, SignatureStatus
-from app.services import audit, updates
+from app.services import audit, tokens, updates
 from app.services.updates import Audience
 from tests.forms import csrf_token
 
@@ -233,3 +233,27 @@ def test_union_organisers_cannot_send_updates(app, client, make_account, sign_in
     update_id = new_update()
     assert client.post(f"/organiser/updates/{update_id}/send").status_code in (400, 403)
     assert db.session.get(CampaignUpdate, update_id).queued_at is None
+
+
+def test_withdrawn_and_anonymised_signatures_are_never_in_the_audience(app, keys, signers, mailbox):
+    from datetime import date, timedelta
+
+    from app.services.retention import run_retention
+    from app.services.signing import withdraw_signature
+
+    mailbox.deliver()  # the signers' own confirmation emails
+    ada_id = signers["ada"].id
+    withdraw_signature(
+        db.session, keys, tokens.make_token(keys.token_key, tokens.MANAGE, ada_id, signers["ada"].token_nonce)
+    )
+    assert updates.audience_size(db.session, Audience()) == 2  # bob, cy
+    update_id = new_update()
+    assert updates.queue_update(db.session, ADMIN, update_id) == 2
+    assert ada_id not in {r.signature_id for r in update_rows(update_id)}
+
+    # After the campaign, retention anonymises everyone: nobody is left to write to, and what was
+    # queued before goes with their addresses.
+    run_retention(db.session, ADMIN, unconfirmed_days=30, campaign_end=date.today() - timedelta(days=1))
+    assert updates.audience_size(db.session, Audience()) == 0
+    assert update_rows(update_id) == []
+    assert mailbox.deliver().sent == 0

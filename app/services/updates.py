@@ -82,12 +82,13 @@ def audience_size(session: Session, audience: Audience) -> int:
     ).scalar_one()
 
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# No images: an email must not need anything loaded to read (an image's Markdown becomes a link to it).
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
 
 @lru_cache(maxsize=32)
 def render_body(markdown: str) -> str:
-    """The body as HTML: CommonMark, with any raw HTML shown as text and unsafe link schemes refused."""
+    """The body as HTML: CommonMark, with any raw HTML shown as text, unsafe link schemes refused, no images."""
     return _markdown.render(markdown)
 
 
