@@ -12,7 +12,7 @@ def test_counts_document_shape(client):
     assert set(body) == {"total", "paper", "verified_total", "updated_at", "sectors", "organisations"}
     assert [s["slug"] for s in body["sectors"]] == ["education", "health", "policing", "local-services", "public"]
     assert set(body["sectors"][0]) >= {"slug", "name", "count", "goal", "next_goal", "verified"}
-    assert set(body["organisations"][0]) == {"slug", "name", "count", "paper"}
+    assert set(body["organisations"][0]) == {"slug", "name", "count", "paper", "verified"}
     assert "neu" in [o["slug"] for o in body["organisations"]]
 
 

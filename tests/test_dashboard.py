@@ -212,3 +212,43 @@ def test_admins_still_see_every_source_exactly(client, make_account, sign_in, so
     sign_in(make_account())
     rows = tables(client.get("/organiser/").text)["By source (confirmed)"]
     assert rows[1:] == [["branch-newsletter", "12"], ["member-77", "3"], ["member-4712", "2"], ["member-4711", "1"]]
+
+
+def _verify(signatures) -> None:
+    """Mark the signatures verified in their own sector (as confirming a work email does)."""
+    for signature in signatures:
+        signature.verified_at, signature.verified_sector_id = utcnow(), signature.sector_id
+    db.session.commit()
+
+
+def test_verified_members_who_did_not_agree_are_shown_through_the_rule(neu_organiser, members):
+    _verify(members("branch-newsletter", 12))
+    _verify(members("branch-newsletter", 11, sector="health"))
+    _verify(members("member-4711", 2, sector="policing"))
+    _verify(members("member-4712", 3, sector="local-services"))
+    _verify(members("member-77", 1, agreed=True))
+    members("branch-newsletter", 5)  # confirmed but not verified: not in this table
+    rows = tables(neu_organiser())["Verified with a work email (confirmed)"]
+    assert rows == [
+        ["Sector", "Agreed to share", "Did not agree"],
+        ["Education", "1", "12"],
+        ["Health and care", "0", "11"],
+        ["Policing", "0", DASH],
+        ["Local services", "0", DASH],
+        ["Members of the public", "0", DASH],
+        ["Other sectors", "", "fewer than 10"],
+    ]
+
+
+def test_one_small_verified_cell_takes_the_next_smallest_with_it(neu_organiser, members):
+    """With every other sector at 10 or more, policing's 3 alone could be worked out from the
+    union's public verified total, so the smallest shown sector is hidden with it."""
+    _verify(members("branch-newsletter", 12))
+    _verify(members("branch-newsletter", 11, sector="health"))
+    _verify(members("branch-newsletter", 10, sector="local-services"))
+    _verify(members("member-4711", 10, sector="public"))
+    _verify(members("member-4712", 3, sector="policing"))
+    rows = {row[0]: row[2] for row in tables(neu_organiser())["Verified with a work email (confirmed)"][1:]}
+    assert rows["Policing"] == DASH and rows["Local services"] == DASH and rows["Members of the public"] == DASH
+    assert rows["Education"] == "12" and rows["Health and care"] == "11"
+    assert rows["Other sectors"] == "23"

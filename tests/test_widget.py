@@ -73,12 +73,12 @@ def test_widget_js_is_valid_javascript(client, tmp_path):
 
 def test_widget_js_words_come_from_the_catalogue(client):
     source = client.get("/widget.js").text
-    words = json.loads(re.search(r"const T = (\{.*?\}), CSS = ", source).group(1))
+    words = json.loads(re.search(r"const T=(\{.*?\}),CSS=", source).group(1))
     assert words == script_text(text_for("en"))
     assert words["orgs"]["neu"]["other"] == "NEU members" and words["sign"] == "Sign the pledge"
-    css = json.loads(re.search(r', CSS = ("(?:[^"\\]|\\.)*")', source).group(1))
+    css = json.loads(re.search(r',CSS=("(?:[^"\\]|\\.)*")', source).group(1))
     assert css.startswith(":host{all:initial!important") and ".cds-sign{" in css
-    assert re.search(r"\bP = 15\b", source)  # COUNT_POLL_SECONDS
+    assert re.search(r"\bP=15\b", source)  # COUNT_POLL_SECONDS
 
 
 def test_widget_js_is_cacheable_and_conditional(client):
@@ -336,3 +336,71 @@ def test_badge_is_cacheable_and_conditional(client, signed):
 def test_badge_bad_requests_get_a_message(client, path, status):
     response = client.get(path)
     assert response.status_code == status and response.mimetype == "text/plain" and response.text.strip()
+
+
+# --- the verified option ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def verified(signed):
+    """Of `signed`: the NEU health worker verified with a work address, as confirming a work email does."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Organisation, Sector, Signature, utcnow
+    from app.services.counts import adjust_verified
+
+    signature = db.session.execute(
+        select(Signature)
+        .join(Sector, Sector.id == Signature.sector_id)
+        .join(Organisation, Organisation.id == Signature.organisation_id)
+        .where(Sector.slug == "health", Organisation.slug == "neu")
+    ).scalar_one()
+    now = utcnow()
+    signature.verified_at, signature.verified_sector_id = now, signature.sector_id
+    adjust_verified(db.session, signature.sector_id, signature.organisation_id, +1, now)
+    db.session.commit()
+
+
+def test_verified_line_is_off_by_default(client, verified):
+    for path in ["/widget/sector/health", "/badge/sector/health.svg", "/widget/union/neu"]:
+        assert "verified" not in client.get(path).text, path
+    assert client.get("/api/v1/counts?org=neu").json["organisations"][0]["verified"] == 1
+
+
+@pytest.mark.parametrize(
+    "path, line",
+    [
+        ("/widget/sector/health", "including 1 verified health or care worker"),
+        ("/widget/union/neu", "including 1 verified public-service worker"),
+        ("/widget/union/neu/health", "including 1 verified health or care worker"),
+        ("/widget/all", "including 1 verified public-service worker"),
+    ],
+)
+def test_verified_line_shows_when_asked(client, verified, path, line):
+    frame = client.get(f"{path}?verified=show").text
+    assert f'<p class="cds-goal cds-verified">{line}</p>' in frame
+    assert 'data-verified=\'{"one": "including {v} verified' in frame
+    badge = client.get(f"/badge{path.removeprefix('/widget')}.svg?verified=show").text
+    assert f"signed the pledge, {line}</title>" in badge and "including 1 verified" in badge.split("</desc>")[1]
+
+
+def test_verified_line_waits_hidden_for_the_first_verification(client, signed):
+    frame = client.get("/widget/sector/policing?verified=show").text
+    assert '<p class="cds-goal cds-verified" hidden></p>' in frame
+    assert "verified" not in client.get("/badge/sector/policing.svg?verified=show").text.split("</desc>")[1]
+
+
+def test_verified_option_reaches_every_code_and_refuses_bad_values(client):
+    codes = client.get("/embed/codes.json?sector=health&verified=show").json["codes"]
+    assert 'data-verified="show"' in codes["script"]
+    assert "verified=show" in codes["iframe"] and "verified=show" in codes["badge"]
+    assert "verified" not in client.get("/embed/codes.json?sector=health").json["codes"]["script"]
+    assert 'id="verified-show"' in client.get("/embed").text
+    for path in ["/widget/sector/health?verified=yes", "/badge/sector/health.svg?verified=1"]:
+        assert client.get(path).status_code == 400, path
+
+
+def test_iframe_code_makes_room_for_the_verified_line(client):
+    plain = client.get("/embed/codes.json?sector=health").json["frame"]["height"]
+    assert client.get("/embed/codes.json?sector=health&verified=show").json["frame"]["height"] > plain

@@ -154,7 +154,7 @@ def test_cards_on_a_hostile_host_page(browser, live, host, signed, mailbox, arti
     expect(one_liner.locator(".cds-who")).to_have_text("NEU members in education have signed the pledge")
     expect(by_union.locator(".cds-n")).to_have_text("3")
     expect(by_sector.locator(".cds-n")).to_have_text("3")
-    expect(by_sector.locator(".cds-goal")).to_have_text("0% of the goal of 10,000")
+    expect(by_sector.locator(".cds-bar + .cds-goal")).to_have_text("0% of the goal of 10,000")
     expect(frame.locator(".cds-n")).to_have_text("3")
     expect(wordpress.locator(".cds-n")).to_have_text("3")
     page.wait_for_function("document.getElementById('badge').complete")
@@ -299,6 +299,9 @@ def test_iframe_codes_are_tall_enough_for_the_card(browser, live):
         {"sector": "policing", "size": "small"},
         {"sector": "health", "size": "large"},
         {"sector": "health", "org": "other", "size": "small"},
+        {"sector": "health", "verified": "show", "size": "large"},
+        {"org": "neu", "verified": "show", "size": "small"},
+        {"region": "wales"},
         {},
     ]:
         data = requests.get(f"{live}/embed/codes.json", params=choices, timeout=5).json()
@@ -334,7 +337,7 @@ def test_builder_previews_and_copies(browser, live, artifacts):
         f'<script async src="{live}/widget.js" data-org="neu" data-theme="dark" data-size="large"></script>'
     )
     # The address keeps the choices.
-    assert page.url == f"{live}/embed?org=neu&theme=dark&size=large&paper=apart&lang=en"
+    assert page.url == f"{live}/embed?org=neu&theme=dark&size=large&paper=apart&verified=hide&lang=en"
 
     page.get_by_role("button", name="Copy the script code").click()
     expect(page.locator("#copy-status")).to_have_text("Copied. Paste it into your page.")
@@ -343,4 +346,100 @@ def test_builder_previews_and_copies(browser, live, artifacts):
     assert csp_violations(seen) == []
     assert serious_violations(page) == []
     screenshot(page, artifacts / "embed-builder.png")
+    context.close()
+
+
+PLACES_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Wales branch news</title></head>
+<body>
+<h1>Wales branch news</h1>
+<script async src="LIVE/widget.js" data-region="wales"></script>
+<div id="north-west" data-care-dont-share data-region="north-west" data-theme="dark"></div>
+<div id="region-and-union" data-care-dont-share data-region="wales" data-org="neu"></div>
+<div id="apart" data-care-dont-share data-org="neu"></div>
+<div id="added" data-care-dont-share data-org="neu" data-paper="add" data-verified="show"></div>
+<div id="health" data-care-dont-share data-sector="health" data-verified="show"></div>
+</body>
+</html>
+"""
+
+
+@pytest.fixture
+def places_and_paper(signed, sector_id):
+    """On top of `signed`: 30 people in Wales and 4 in the North West (members of the public, straight
+    into the counters), 40 NEU members in education on paper, and the NEU health worker verified."""
+    from app.models import Organisation, Sector, utcnow
+    from app.services import paper
+    from app.services.counts import adjust_count, adjust_verified
+    from tests.test_paper import admin_recorder, details
+
+    adjust_count(db.session, sector_id("public"), None, 30, utcnow(), postcode_outward="CF10")
+    adjust_count(db.session, sector_id("public"), None, 4, utcnow(), postcode_outward="M1")
+    paper.record_tally(db.session, admin_recorder(), details(count=40))
+    nurse = db.session.execute(
+        select(Signature)
+        .join(Sector, Sector.id == Signature.sector_id)
+        .join(Organisation, Organisation.id == Signature.organisation_id)
+        .where(Sector.slug == "health", Organisation.slug == "neu")
+    ).scalar_one()
+    nurse.verified_at, nurse.verified_sector_id = utcnow(), nurse.sector_id
+    adjust_verified(db.session, nurse.sector_id, nurse.organisation_id, +1, utcnow())
+    db.session.commit()
+    db.session.remove()
+
+
+def test_script_cards_for_a_region_and_with_paper_and_verified_lines(
+    browser, live, host, tmp_path, places_and_paper, sector_id, artifacts
+):
+    from playwright.sync_api import expect
+
+    from app.models import utcnow
+    from app.services.counts import adjust_count
+
+    (tmp_path / "places.html").write_text(PLACES_PAGE.replace("LIVE", live), encoding="utf-8")
+    context = browser.new_context()
+    page = context.new_page()
+    seen = watch(page)
+    page.goto(f"{host}/places.html")
+
+    # A region: the figure /api/v1/regions publishes, or "Fewer than 10" where the rule hides it.
+    wales = page.locator("script[data-region] + div")
+    expect(wales.locator(".cds-n")).to_have_text("30")
+    expect(wales.locator(".cds-who")).to_have_text("people in Wales have signed the pledge")
+    assert wales.locator(".cds-sign").get_attribute("href") == f"{live}/#sign"
+    north_west = page.locator("#north-west")
+    expect(north_west.locator(".cds-n")).to_have_text("Fewer than 10")
+    expect(north_west.locator(".cds-who")).to_have_text("people in North West have signed the pledge")
+    assert "4" not in north_west.inner_text()
+    expect(north_west.locator(".cds-paper")).to_be_hidden()
+    expect(north_west.locator(".cds-bar")).to_be_hidden()
+    # A region stands alone: with a union too, the card is just the button, as the iframe is a 400.
+    mixed = page.locator("#region-and-union")
+    expect(mixed.locator(".cds-sign")).to_be_visible()
+    expect(mixed.locator(".cds-count")).to_be_hidden()
+
+    # Paper: apart by default, added up when asked, and "N online and M on paper" either way.
+    apart, added = page.locator("#apart"), page.locator("#added")
+    expect(apart.locator(".cds-n")).to_have_text("3")
+    expect(apart.locator(".cds-paper")).to_have_text("3 online and 40 on paper")
+    expect(added.locator(".cds-n")).to_have_text("43")
+    expect(added.locator(".cds-paper")).to_have_text("3 online and 40 on paper")
+    # Verified: only where asked, in the sector's words or, for a union, public-service workers.
+    expect(apart.locator(".cds-verified")).to_be_hidden()
+    expect(added.locator(".cds-verified")).to_have_text("including 1 verified public-service worker")
+    expect(page.locator("#health .cds-verified")).to_have_text("including 1 verified health or care worker")
+
+    # The region cards share one request to the regions API and keep up with it.
+    adjust_count(db.session, sector_id("public"), None, 5, utcnow(), postcode_outward="CF10")
+    db.session.commit()
+    expect(wales.locator(".cds-n")).to_have_text("35", timeout=15_000)
+    region_calls = [r for r in seen["requests"] if "/api/v1/regions" in r.url]
+    first_poll = {r.url for r in region_calls}
+    assert first_poll == {f"{live}/api/v1/regions"}
+
+    assert context.cookies() == []
+    assert csp_violations(seen) == []
+    assert not [m for m in seen["console"] if m.startswith("pageerror")], seen["console"]
+    screenshot(page, artifacts / "widget-places-page.png")
     context.close()

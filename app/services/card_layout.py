@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 # The label has about 17.8em of line at every size: some 28 characters in a wide sans-serif.
 LABEL_CHARS_PER_LINE = 28
+# The small lines under it (.cds-goal, .85em) fit about 33; the big number (2.2em, bold) about 11.
+SMALL_CHARS_PER_LINE = 33
+NUMBER_CHARS_PER_LINE = 11
 
 
 def _luminance(hex6: str) -> float:
@@ -35,11 +38,22 @@ def label_lines(who: str) -> list[str]:
     return textwrap.wrap(who, LABEL_CHARS_PER_LINE) or [""]
 
 
-def frame_height(size: Size, lines: int, has_goal: bool) -> int:
+def small_lines(line: str) -> list[str]:
+    """A small line under the label (e.g. the verified line) as it will probably wrap."""
+    return textwrap.wrap(line, SMALL_CHARS_PER_LINE) or [""]
+
+
+def number_lines(number: str) -> int:
+    """How many lines the big number takes: one for a figure, two for "Fewer than 10"."""
+    return len(textwrap.wrap(number, NUMBER_CHARS_PER_LINE)) or 1
+
+
+def frame_height(size: Size, lines: int, has_goal: bool, numbers: int = 1) -> int:
     """The iframe's height in CSS px for the card's CSS (static/css/widget.css), in ems.
 
     padding 1 + eyebrow 1.01 + number 2.57 + label 1.35 a line + button 3.15 + padding 1.1,
-    plus 2.65 for the goal bar and its line, plus 5px of borders and a little slack.
+    plus 2.65 for the goal bar and its line, plus 2.42 for each further line of the number,
+    plus 5px of borders and a little slack.
     """
-    ems = 8.83 + 1.35 * lines + (2.65 if has_goal else 0)
+    ems = 8.83 + 1.35 * lines + (2.65 if has_goal else 0) + 2.42 * (numbers - 1)
     return math.ceil(ems * size.font_px) + 5 + 6

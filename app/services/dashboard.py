@@ -19,6 +19,7 @@ from app.services.reminders import reminder_sent_before
 CONFIRMED = Signature.status == SignatureStatus.CONFIRMED
 AGREED = CONFIRMED & Signature.consent_share_union.is_(True)
 NOT_AGREED = CONFIRMED & Signature.consent_share_union.is_(False)
+VERIFIED = Signature.verified_at.is_not(None)
 # A union's sign-ups: confirmed or awaiting confirmation (held and removed ones are moderators' business).
 SIGNED_UP = Signature.status.in_([SignatureStatus.PENDING, SignatureStatus.CONFIRMED])
 # Confirmed after a reminder had gone out: what reminders bring in (admins only; see dashboard).
@@ -96,6 +97,7 @@ class UnionDashboard:
     by_source: Split  # confirmed members
     days: Split  # sign-ups (confirmed or awaiting) per day, oldest first, labelled YYYY-MM-DD
     by_region: Split | None = None  # confirmed members, every place in the map's order
+    verified_by_sector: Split | None = None  # confirmed members verified with a work email, every sector in order
 
     @property
     def confirmation_rate(self) -> float | None:
@@ -237,9 +239,9 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
     Members who agreed to sharing (confirmed, consenting: the people the organiser can export)
     are counted exactly. Everyone else credited to the union appears exactly only in the union's
     public totals (confirmed, and confirmed per sector, as /api/v1/counts?org= publishes them);
-    per source, per day and per region they go through disclosure.suppress, treating the group's total as
-    known (public total minus the consenting members the organiser can count), and the number
-    awaiting confirmation is shown only from the threshold up.
+    per source, per day, per region and verified per sector they go through disclosure.suppress,
+    treating the group's total as known (public total minus the consenting members the organiser can
+    count), and the number awaiting confirmation is shown only from the threshold up.
     """
     member = Signature.organisation_id == organisation_id
     sector_join = (Sector, Sector.id == Signature.sector_id)
@@ -269,5 +271,10 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
             _by_region(session, member, AGREED),
             _by_region(session, member, NOT_AGREED),
             order=_places(),
+        ),
+        verified_by_sector=_split(
+            _counts(session, Sector.name, member, AGREED, VERIFIED, join=sector_join),
+            _counts(session, Sector.name, member, NOT_AGREED, VERIFIED, join=sector_join),
+            order=session.execute(select(Sector.name).order_by(Sector.position, Sector.id)).scalars().all(),
         ),
     )

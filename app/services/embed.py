@@ -219,8 +219,11 @@ SCRIPT_TEXT_KEYS = (
 
 
 def script_text(text: Mapping) -> dict:
-    """The part of a language's words that widget.js needs (it formats numbers with Intl)."""
-    return {key: text[key] for key in SCRIPT_TEXT_KEYS}
+    """The part of a language's words that widget.js needs (it formats numbers with Intl), with each
+    union's sector filled in as sign_link() does ("public" when it has none)."""
+    words = {key: text[key] for key in SCRIPT_TEXT_KEYS}
+    words["orgs"] = {slug: {**forms, "sector": forms["sector"] or "public"} for slug, forms in text["orgs"].items()}
+    return words
 
 
 def fill(template: str, **values: str) -> str:
@@ -282,7 +285,7 @@ class CardText:
 
 
 def verified_forms(text: Mapping, target: Target) -> dict[str, str]:
-    """"including {v} verified <sector's workers>" per plural category, with {v} left to fill.
+    """The verified line, "including {v} verified <sector's workers>", per plural category ({v} left to fill).
 
     Verification proves work in a sector, so a card for a union alone, or for everyone, says
     "public-service workers" rather than "NEU members".

@@ -11,6 +11,7 @@ from app.services.embed import SIZES, CardText, Options
 VIEW_WIDTH = 320
 PAD = 18
 LABEL_CHARS = 30  # characters of 15-unit text that fit in 284 units, in a wide sans-serif
+SMALL_CHARS = 38  # and of 12-unit text
 # Keep in step with the custom properties in static/css/widget.css.
 PALETTES = {
     "light": {"ink": "#1b1b1b", "muted": "#4a4a4a", "paper": "#ffffff", "line": "#b1b4b6", "track": "#e3e3e3"},
@@ -25,6 +26,7 @@ class BadgeLayout:
     view_height: int  # canvas units
     label: list[tuple[int, str]]  # (baseline, line)
     paper_y: int | None  # the "N online and M on paper" line's baseline, if there is one
+    verified: list[tuple[int, str]]  # (baseline, line) of "including N verified ...", if shown
     bar_y: int | None
     bar_fill: float
     goal_y: int | None
@@ -38,6 +40,10 @@ def layout(card: CardText, options: Options, sign: str) -> BadgeLayout:
     lines = textwrap.wrap(card.who, LABEL_CHARS) or [""]
     label = [(100 + 20 * i, line) for i, line in enumerate(lines)]
     cursor = label[-1][0]
+    verified = []
+    for line in textwrap.wrap(card.verified_line or "", SMALL_CHARS):
+        cursor += 17
+        verified.append((cursor, line))
     paper_y = None
     if card.paper_line:
         paper_y = cursor = cursor + 18
@@ -56,6 +62,7 @@ def layout(card: CardText, options: Options, sign: str) -> BadgeLayout:
         view_height=view_height,
         label=label,
         paper_y=paper_y,
+        verified=verified,
         bar_y=bar_y,
         bar_fill=round((VIEW_WIDTH - 2 * PAD) * (card.percent or 0) / 100, 1),
         goal_y=goal_y,

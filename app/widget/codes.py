@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from flask import url_for
 from markupsafe import escape
 
-from app.services.card_layout import frame_height, label_lines
+from app.services.card_layout import frame_height, label_lines, number_lines, small_lines
 from app.services.embed import (
     DEFAULT_LANGUAGE,
     SIZES,
     CardText,
     Options,
     Target,
+    fill,
     sign_link,
 )
 from app.urls import absolute_url_for
@@ -22,7 +23,7 @@ from app.widget.badge import layout
 
 # Where sign-ups came from when the partner gave no source of their own.
 DEFAULT_SOURCES = {"script": "widget", "iframe": "widget-iframe", "badge": "badge", "oembed": "oembed"}
-BADGE_OPTIONS = ("theme", "accent", "size", "lang", "paper")
+BADGE_OPTIONS = ("theme", "accent", "size", "lang", "paper", "verified")
 
 
 def _attributes(pairs: list[tuple[str, str | None]]) -> str:
@@ -68,22 +69,19 @@ class Embed:
     def frame_size(self) -> tuple[int, int]:
         size = SIZES[self.options.size]
         lines = len(label_lines(self.card.who)) + (1 if self.card.paper_line else 0)
-        return size.width, frame_height(size, lines, self.card.goal is not None)
+        if self.card.verified_forms:  # room for the verified line even before anyone has verified
+            lines += len(small_lines(fill(self.card.verified_forms["other"], v="10,000")))
+        # A region's figure may be hidden by the disclosure rule at any time: room for "Fewer than 10".
+        numbers = number_lines(self.text["fewer"] if self.target.region else self.card.number)
+        return size.width, frame_height(size, lines, self.card.goal is not None, numbers)
 
     def script_code(self) -> str:
-        if self.target.region:
-            # widget.js has no room left in its 3 KB for a region card: a region's page gets the iframe.
-            return self.iframe_code()
         lang = self.options.lang
         src = self._url("widget.script", **({} if lang == DEFAULT_LANGUAGE else {"lang": lang}))
         pairs: list[tuple[str, str | None]] = [("src", src)]
-        if self.target.sector:
-            pairs.append(("data-sector", self.target.sector))
-        if self.target.org:
-            pairs.append(("data-org", self.target.org))
-        if not (self.target.sector or self.target.org):
-            pairs.append(("data-care-dont-share", None))
-        for name, value in self.options.query(("theme", "accent", "size", "source", "paper")).items():
+        targets = [(f"data-{name}", value) for name, value in self._target().items() if value]
+        pairs.extend(targets or [("data-care-dont-share", None)])
+        for name, value in self.options.query(("theme", "accent", "size", "source", "paper", "verified")).items():
             pairs.append((f"data-{name}", f"#{value}" if name == "accent" else value))
         return f"<script async{_attributes(pairs)}></script>"
 

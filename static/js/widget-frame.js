@@ -14,9 +14,11 @@
   var goalText = card.getAttribute("data-goal-text");
   var addPaper = card.getAttribute("data-paper") === "add", paperText = card.getAttribute("data-paper-text");
   var paperLine = card.querySelector(".cds-paper");
+  var verifiedLine = card.querySelector(".cds-verified");
+  var verifiedForms = verifiedLine && JSON.parse(card.getAttribute("data-verified"));
   var seconds = Number(card.getAttribute("data-poll-seconds")) || 15;
   var link = card.querySelector(".cds-sign");
-  var region = card.getAttribute("data-region");
+  var region = card.getAttribute("data-region"), fewer = card.getAttribute("data-fewer");
 
   function send(message, value) {
     if (window.parent === window) return;
@@ -39,6 +41,13 @@
         ? paperText.replace("{n}", number.format(online)).replace("{p}", number.format(paper))
         : "";
     }
+    if (verifiedLine) {
+      var verified = data.verified_total || 0;
+      verifiedLine.hidden = !verified;
+      verifiedLine.textContent = verified
+        ? (verifiedForms[plural.select(verified)] || verifiedForms.other).replace("{v}", number.format(verified))
+        : "";
+    }
     card.querySelector(".cds-n").textContent = number.format(count);
     card.querySelector(".cds-who").textContent = who[plural.select(count)] || who.other;
     if (bar && goalText && data.sectors.length && data.sectors[0].goal) {
@@ -46,7 +55,7 @@
       bar.max = goal;
       bar.value = Math.min(count, goal);
       bar.textContent = percent + "%";
-      card.querySelector(".cds-goal").textContent = goalText
+      card.querySelector(".cds-bar + .cds-goal").textContent = goalText
         .replace("{percent}", percent)
         .replace("{goal}", number.format(goal));
     }
@@ -56,7 +65,7 @@
   function applyRegion(data) {
     var found = data.regions.filter(function (r) { return r.slug === region; })[0];
     if (!found) return;
-    card.querySelector(".cds-n").textContent = found.count === null ? "Fewer than 10" : number.format(found.count);
+    card.querySelector(".cds-n").textContent = found.count === null ? fewer : number.format(found.count);
     card.querySelector(".cds-who").textContent = found.count === null ? who.other : who[plural.select(found.count)] || who.other;
   }
 

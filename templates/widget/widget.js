@@ -1,8 +1,9 @@
 {#- The script embed, served at /widget.js (app/widget/views.py) with one language's words (T),
     the card's stylesheet (CSS, from static/css/widget.css) and the poll interval in seconds (P).
-    Jinja comments cost nothing on the wire, and the view strips indentation. Keep the code plain
-    (ES2020, no build step) and small: at most 3 KB gzipped, which tests/test_widget.py checks. To
-    stay within it, names inside are short; this comment says what they mean.
+    Jinja comments cost nothing on the wire, and the view strips spare whitespace (rjsmin, which
+    renames nothing). Keep the code plain (ES2021, no build step) and small: at most 3 KB gzipped,
+    which tests/test_widget.py checks. To stay within it, some names inside are short; the comments
+    say what they mean.
 
     Usage: <script async src=".../widget.js" data-sector="education" data-org="neu"></script> draws a
     card right after the script; any element with data-care-dont-share becomes a card too. Options:
@@ -26,103 +27,104 @@
     fill(template, values) fills {placeholders}; say(element, text) shows the text, or hides the
     element when there is none; form(forms, n) is the plural form of a phrase for n. -#}
 ((w, d) => {
-  "use strict";
   const T = {{ text }}, CSS = {{ css }}, P = {{ poll_seconds }}, L = {{ lang }}, me = d.currentScript;
   if (!me || !d.head.attachShadow || !w.Intl?.PluralRules) return;
-  const base = new URL(me.src).origin, hub = w.__careDontShare || (w.__careDontShare = { feeds: {} });
-  const num = new Intl.NumberFormat(T.locale).format, plural = new Intl.PluralRules(T.locale);
-  const sheet = d.adoptedStyleSheets && new CSSStyleSheet();
-  sheet && sheet.replaceSync(CSS);
-  const fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
-  const form = (forms, n) => forms[n == null ? "other" : plural.select(n)] || forms.other;
-  const add = (tag, cls, parent, text) => {
-    const e = parent.appendChild(d.createElement(tag));
-    e.className = cls;
-    e.textContent = text || "";
-    return e;
-  };
-  const say = (e, text) => {
-    e.hidden = !text;
-    e.textContent = text || "";
-  };
-  {#- Is this colour dark enough for white text? WCAG luminance, as text_colour_on() in app/services/card_layout.py. #}
-  const dark = (hex) => [0.2126, 0.7152, 0.0722].reduce((s, k, i) => {
-    const c = parseInt(hex.substr(2 * i, 2), 16) / 255;
-    return s + k * (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-  }, 0) <= 0.179;
-  const get = (f) => {
-    if (f.busy) return;
-    f.busy = 1;
-    fetch(f.url, { cache: "no-cache", credentials: "omit", referrerPolicy: "no-referrer" })
-      .then((r) => r.ok && r.json())
-      .then((data) => data && f.cards.forEach((draw) => draw((f.data = data))))
-      .catch(() => {})
-      .finally(() => (f.busy = 0));
-  };
-  const tick = () => {
-    if (!d.hidden) for (const url in hub.feeds) get(hub.feeds[url]);
-  };
+  const base = new URL(me.src).origin,
+    hub = (w.__careDontShare ||= { feeds: {} }),
+    num = new Intl.NumberFormat(T.locale).format,
+    plural = new Intl.PluralRules(T.locale),
+    sheet = d.adoptedStyleSheets && new CSSStyleSheet(),
+    fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m)),
+    form = (forms, n) => forms[n == null ? "other" : plural.select(n)] || forms.other,
+    say = (e, text) => {
+      e.hidden = !text;
+      e.textContent = text || "";
+      return e;
+    },
+    add = (tag, cls, parent, text) => {
+      const e = parent.appendChild(d.createElement(tag));
+      e.className = cls;
+      return text == null ? e : say(e, text);
+    },
+    {#- Is this colour dark enough for white text? WCAG luminance, as text_colour_on() in app/services/card_layout.py. #}
+    dark = (hex) =>
+      [.2126, .7152, .0722].reduce((s, k, i) => {
+        const c = parseInt(hex.substr(2 * i, 2), 16) / 255;
+        return s + k * (c <= .03928 ? c / 12.92 : ((c + .055) / 1.055) ** 2.4);
+      }, 0) <= .179,
+    get = (f) => {
+      if (f.busy) return;
+      f.busy = 1;
+      fetch(f.url, { cache: "no-cache", credentials: "omit", referrerPolicy: "no-referrer" })
+        .then((r) => r.ok && r.json())
+        .then((j) => j && f.cards.forEach((draw) => draw((f.data = j))))
+        .catch(() => {})
+        .finally(() => (f.busy = 0));
+    },
+    tick = () => {
+      if (!d.hidden) for (const url in hub.feeds) get(hub.feeds[url]);
+    };
+  sheet?.replaceSync(CSS);
 
+  {#- One card. o: its options (the element's data-*); s, u, r: the sector, union (data-org) and region
+      it counts; n, who: the number and the words after it; vl, pl: the verified and paper lines. #}
   const card = (host, o) => {
-    const { sector, org, region } = o, accent = /^#?([0-9a-f]{6})$/i.exec(o.accent);
-    const has = (map, key) => !key || map.hasOwnProperty(key);
-    {#- A region stands alone; a sector or union must be in T. #}
-    const known = has(T.sectors, sector) && has(T.orgs, org) && !(region && (sector || org));
-    const to = known && (sector || (org && (T.orgs[org].sector || "public")));
-    const root = host.attachShadow({ mode: "open" });
+    const { sector: s, org: u, region: r } = o,
+      accent = /^#?([0-9a-f]{6})$/i.exec(o.accent),
+      {#- A region stands alone; a sector or union must be one in T (own entries: each has an area or a sector). #}
+      known = (!s || T.sectors[s]?.area) && (!u || T.orgs[u]?.sector) && !(r && (s || u)),
+      to = known && (s || (u && T.orgs[u].sector)),
+      root = host.attachShadow({ mode: "open" });
     if (sheet) root.adoptedStyleSheets = [sheet];
     else add("style", "", root, CSS);
-    const size = /^(small|large)$/.test(o.size) ? o.size : "medium";
-    const c = add("div", `cds cds--${o.theme == "dark" ? "dark" : "light"} cds--${size}`, root);
+    {#- An unknown or missing theme or size ("cds--undefined") matches no rule: the card stays light and medium. #}
+    const c = add("div", `cds cds--${o.theme} cds--${o.size}`, root);
     c.lang = T.locale;
     if (accent) c.style.cssText = `--accent:#${accent[1]};--on-accent:${dark(accent[1]) ? "#fff" : "#111"}`;
     add("p", "cds-eyebrow", c, T.campaign);
-    const line = add("p", "cds-count", c), n = add("span", "cds-n", line);
+    {#- The lines given "" start hidden; draw() shows those it has words for. #}
+    const line = add("p", "cds-count", c, ""),
+      n = add("span", "cds-n", line);
     line.append(" ");
-    const who = add("span", "cds-who", line), verified = add("p", "cds-goal cds-verified", c);
-    let bar, goal;
-    if (known && sector && !org) {
-      bar = add("progress", "cds-bar", c);
-      bar.setAttribute("aria-label", T.goal_label);
-      goal = add("p", "cds-goal", c);
-      bar.hidden = goal.hidden = true;
-    }
-    const paper = add("p", "cds-goal cds-paper", c);
-    line.hidden = verified.hidden = paper.hidden = true;
-    const a = add("a", "cds-sign", c, T.sign);
-    const source = /^[\w.-]{1,64}$/.test(o.source || "") ? o.source : "widget";
-    Object.assign(a, {
-      href: base + (to ? `/sign/${to}?${org ? `org=${org}&` : ""}source=${source}` : "/#sign"),
-      target: "_blank",
-      rel: "noopener",
-    });
+    const who = add("span", "cds-who", line),
+      vl = add("p", "cds-goal cds-verified", c, ""),
+      bar = add("progress", "cds-bar", c, ""),
+      goal = add("p", "cds-goal", c, ""),
+      pl = add("p", "cds-goal cds-paper", c, ""),
+      a = add("a", "cds-sign", c, T.sign),
+      source = /^[\w.-]{1,64}$/.test(o.source || "") ? o.source : "widget";
+    bar.setAttribute("aria-label", T.goal_label);
+    a.href = base + (to ? `/sign/${to}?${u ? `org=${u}&` : ""}source=${source}` : "/#sign");
+    a.target = "_blank"; {#- which implies rel=noopener in the browsers that run this script #}
     if (!known) return;
 
-    const url = base + (region ? "/api/v1/regions" : `/api/v1/counts${sector && org ? `?sector=${sector}&org=${org}` : ""}`);
-    const f = hub.feeds[url] || (hub.feeds[url] = { url, cards: [] });
-    {#- x: the card's entry (count, goal, paper, verified) in the answer: a region's, the sector's or the
-        union's from the shared unnarrowed document, or the top level's for both or neither. #}
-    const draw = (data) => {
-      const slug = region || (!sector != !org && (sector || org));
-      const x = slug
-        ? (region ? data.regions : sector ? data.sectors : data.organisations).find((e) => e.slug == slug)
-        : { count: data.total, paper: data.paper, verified: data.verified_total };
-      if (!x) return;
-      const { count, goal: g, paper: p, verified: v } = x, shown = o.paper == "add" && p ? count + p : count;
-      let people = form(org ? T.orgs[org] : sector ? T.sectors[sector] : T.total, shown);
-      if (region || (sector && org)) people = fill(T.in_area, { people, area: region ? x.name : T.sectors[sector].area });
-      n.textContent = shown == null ? T.fewer : num(shown);
-      who.textContent = fill(form(T.signed, shown), { people });
-      line.hidden = false;
-      say(paper, p && fill(T.paper, { n: num(count), p: num(p) }));
-      say(verified, o.verified == "show" && v && fill(T.verified, { v: num(v), people: form(sector ? T.sectors[sector] : T.verified_people, v) }));
-      if (g) {
-        bar.max = g;
-        bar.value = Math.min(shown, g);
-        say(goal, fill(T.goal, { percent: Math.min(100, Math.floor((100 * shown) / g)), goal: num(g) }));
-        bar.hidden = false;
-      }
-    };
+    const url = base + (r ? "/api/v1/regions" : `/api/v1/counts${s && u ? `?sector=${s}&org=${u}` : ""}`),
+      f = (hub.feeds[url] ||= { url, cards: [] }),
+      slug = r || (!s != !u && (s || u)),
+      {#- j: the API's answer. x: the card's entry in it (count, goal, paper, verified): the region's, or the
+          sector's or union's in the shared unnarrowed document; for both or neither, the top level's.
+          N: the big number, null for a region the disclosure rule hides. #}
+      draw = (j) => {
+        const x = slug
+          ? (r ? j.regions : s ? j.sectors : j.organisations).find((e) => e.slug == slug)
+          : { count: j.total, paper: j.paper, verified: j.verified_total };
+        if (!x) return;
+        const { count, goal: g, paper: p, verified: v } = x,
+          N = o.paper == "add" && p ? count + p : count;
+        let people = form(u ? T.orgs[u] : s ? T.sectors[s] : T.total, N);
+        if (r || (s && u)) people = fill(T.in_area, { people, area: r ? x.name : T.sectors[s].area });
+        say(n, N == null ? T.fewer : num(N));
+        say(who, fill(form(T.signed, N), { people }));
+        line.hidden = false;
+        say(pl, p && fill(T.paper, { n: num(count), p: num(p) }));
+        say(vl, o.verified == "show" && v && fill(T.verified, { v: num(v), people: form(s ? T.sectors[s] : T.verified_people, v) }));
+        if (g) {
+          bar.max = g;
+          bar.value = Math.min(N, g);
+          bar.hidden = false;
+          say(goal, fill(T.goal, { percent: Math.min(100, ((100 * N) / g) | 0), goal: num(g) }));
+        }
+      };
     f.cards.push(draw);
     if (f.data) draw(f.data);
     else get(f);
@@ -133,19 +135,19 @@
   };
 
   const mount = (e) => {
-    if (e.__careDontShare) return;
-    e.__careDontShare = 1;
-    let host = e;
-    if (e.tagName == "SCRIPT") e.after((host = d.createElement("div")));
-    try {
-      card(host, e.dataset);
-    } catch (err) {}
-  };
-  const scan = () => {
-    for (const e of d.querySelectorAll("[data-care-dont-share]")) if ((e.dataset.lang || "en") == L) mount(e);
-  };
-  const { sector, org, region } = me.dataset;
-  if (sector || org || region) mount(me);
+      if (e.__careDontShare) return;
+      e.__careDontShare = 1;
+      let host = e;
+      if (e.tagName == "SCRIPT") e.after((host = d.createElement("div")));
+      try {
+        card(host, e.dataset);
+      } catch {}
+    },
+    scan = () => {
+      for (const e of d.querySelectorAll("[data-care-dont-share]")) if ((e.dataset.lang || "en") == L) mount(e);
+    },
+    m = me.dataset;
+  if (m.sector || m.org || m.region) mount(me);
   scan();
   d.addEventListener("DOMContentLoaded", scan);
 })(window, document);
