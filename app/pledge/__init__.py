@@ -3,6 +3,10 @@
 from flask import Blueprint
 
 bp = Blueprint("pledge", __name__)
+# The session key for what the thank-you page says to the signer who just confirmed: their
+# area and region, and the work-email offer's link (signer.py sets it, views.py and
+# work_email.py read it).
+THANKS = "thanks"
 
 from app.pledge import signer, update_unsubscribe, views, work_email  # noqa: E402,F401
 

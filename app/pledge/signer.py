@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 
 from app import content_loader as content
 from app.errors import error_response, invalid_link
 from app.extensions import csrf, db, keys, reference
 from app.models import Signature, SignatureStatus
-from app.pledge import bp
+from app.pledge import THANKS, bp
 from app.pledge.forms import ConfirmForm, ConsentsForm, WithdrawForm
 from app.pledge.work_email import thank_you_offer
 from app.security import mark_no_store, no_store
@@ -87,11 +87,15 @@ def _confirm_post(token: str):
 
 
 def _thank_you_url(sector_id: int, postcode_outward: str | None, work_offer: dict | None = None) -> str:
-    """The thank-you page, told the signer's postcode area so it can say how many there have signed
-    (and, with work_offer, the link to verify with a work email)."""
+    """The thank-you page. The signer's postcode area (so it can say how many there have signed)
+    and the work-email offer's link go in the session, not the address: an address with them
+    would sit in the browser's history and in proxies' logs, saying where a signer lives."""
     area = geography.area_code(postcode_outward)
-    place = {"region": geography.region_of(postcode_outward), "area": area} if area else {}
-    return url_for(".thank_you", sector_slug=reference().sector_by_id(sector_id).slug, **place, **(work_offer or {}))
+    session[THANKS] = {
+        **({"region": geography.region_of(postcode_outward), "area": area} if area else {}),
+        **(work_offer or {}),
+    }
+    return url_for(".thank_you", sector_slug=reference().sector_by_id(sector_id).slug)
 
 
 def _confirm_page(signature: Signature, form: ConfirmForm, status: int = 200, changed: bool = False):

@@ -5,12 +5,12 @@ The pages a signer reaches from our emails (confirm, manage, unsubscribe) are in
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, session, url_for
 
 from app import content_loader as content
 from app.errors import error_response
 from app.extensions import db, keys, reference
-from app.pledge import bp
+from app.pledge import THANKS, bp
 from app.pledge.forms import SignForm
 from app.rate_limits import signing_over_limit
 from app.security import no_store
@@ -135,10 +135,13 @@ def union(org_slug: str):
 
 
 @bp.get("/thank-you/<sector_slug>")
+@no_store
 def thank_you(sector_slug: str):
-    """?region=&area= (the signer's place, from the confirm redirect) adds how many have signed there."""
+    """Adds how many have signed in a place: ?region=&area=, or the signer's own, which their
+    confirmation put in the session. Never stored by caches: it may speak to one signer."""
     sector = _sector_or_404(sector_slug)
-    region, area = request.args.get("region"), request.args.get("area")
+    place = request.args if ("region" in request.args or "area" in request.args) else session.get(THANKS, {})
+    region, area = place.get("region"), place.get("area")
     nearby = None
     if region or area:
         try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, request, session, url_for
 
 from app import content_loader
 from app.errors import error_response, invalid_link
 from app.extensions import db, keys, reference
 from app.models import Signature, SignatureStatus
-from app.pledge import bp
+from app.pledge import THANKS, bp
 from app.pledge.forms import VerifyWorkForm, WorkEmailForm
 from app.rate_limits import client_key, over_limit
 from app.security import mark_no_store, no_store
@@ -120,7 +120,7 @@ def work_email_verify(token: str):
 
 
 def thank_you_offer(link: ConfirmLink) -> dict[str, str]:
-    """The thank-you page's query for its "verify with your work email" offer: {} where the sector has none."""
+    """The thank-you page's "verify with your work email" offer, for the session: {} where the sector has none."""
     if reference().sector_by_id(link.sector_id).slug not in work_rules():
         return {}
     return {"work": tokens.make_token(keys().token_key, OFFER, link.id, link.token_nonce)}
@@ -128,11 +128,15 @@ def thank_you_offer(link: ConfirmLink) -> dict[str, str]:
 
 @bp.after_request
 def thank_you_with_offer_is_private(response):
-    """The thank-you page carrying an offer link (?work=) is never cached nor sent on as a referrer."""
-    if request.endpoint == "pledge.thank_you" and "work" in request.args:
-        response.headers["Cache-Control"] = "no-store"
+    """The thank-you page showing an offer link is not sent on as a referrer (it is no-store anyway)."""
+    if request.endpoint == "pledge.thank_you" and _offer_token():
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _offer_token() -> str:
+    """The work-email offer's token the confirmation put in the session."""
+    return session.get(THANKS, {}).get("work", "")
 
 
 @bp.app_context_processor
@@ -150,8 +154,8 @@ def work_offers():
         }
 
     def work_offer_from_link(sector):
-        """The thank-you page's offer, from the ?work= token its confirm redirect added (checked on use)."""
-        token = request.args.get("work", "")
+        """The thank-you page's offer, from the token the confirmation put in the session (checked on use)."""
+        token = _offer_token()
         if sector.slug not in work_rules() or not tokens.TOKEN_SHAPE.fullmatch(token):
             return None
         return {"sector": sector, "verified_at": None, "url": url_for("pledge.work_email", token=token)}
