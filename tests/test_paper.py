@@ -228,6 +228,17 @@ def test_pages_say_online_and_on_paper(app, client):
     assert 'have signed online and <span class="count-number" data-paper="org" data-slug="neu">40</span>' in union
 
 
+def test_posters_and_share_cards_say_paper_too(app, client):
+    poster_before = client.get("/posters/print?org=neu").get_data(as_text=True)
+    card_before = client.get("/share/union/neu.png")
+    assert "on paper" not in poster_before
+    paper.record_tally(db.session, admin_recorder(), details(count=40))
+    assert "0 online and 40 on paper" in client.get("/posters/print?org=neu").get_data(as_text=True)
+    card_after = client.get("/share/union/neu.png")
+    assert card_after.status_code == 200 and card_after.data != card_before.data
+    assert card_after.headers["ETag"] != card_before.headers["ETag"]
+
+
 def test_widgets_show_paper_apart_or_added_up_as_the_embed_asks(app, client):
     paper.record_tally(db.session, admin_recorder(), details(count=40))
     frame = client.get("/widget/union/neu").get_data(as_text=True)

@@ -15,7 +15,7 @@ from app.widget import share_image
 SITE = "https://pledge.example.org"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 100 * 1024
-CARDS = ["/share/all.png", "/share/sector/education.png", "/share/union/neu.png"]
+CARDS = ["/share/all.png", "/share/sector/education.png", "/share/union/neu.png", "/share/region/wales.png"]
 
 
 @pytest.fixture(autouse=True)
@@ -90,8 +90,37 @@ def test_the_count_drawn_changes_with_the_count(client, make_signature, confirm)
     assert client.get("/share/all.png").headers["ETag"] != before.headers["ETag"]
 
 
+def test_a_region_card_draws_its_figure_under_the_disclosure_rule(client, sector_id):
+    """Hidden below 10 ("Fewer than 10", never the number); the figure once it is shown."""
+    from app.extensions import db
+    from app.models import utcnow
+    from app.services.counts import adjust_count
+
+    def place(outward, how_many):
+        adjust_count(db.session, sector_id("education"), None, how_many, utcnow(), postcode_outward=outward)
+        db.session.commit()
+
+    place("CF10", 9)
+    place("M1", 30)  # other regions shown, and hidden ones that add up to 10 or more between them,
+    place("B33", 30)  # so that once Wales reaches 12 nothing hides it as the next-smallest
+    place("E1", 9)
+    place("EH1", 5)
+
+    def wales() -> int | None:
+        return next(r["count"] for r in client.get("/api/v1/regions").json["regions"] if r["slug"] == "wales")
+
+    assert wales() is None
+    hidden = client.get("/share/region/wales.png")
+    assert hidden.status_code == 200 and hidden.mimetype == "image/png"
+    place("CF10", 3)
+    assert wales() == 12
+    shown = client.get("/share/region/wales.png")
+    assert ImageChops.difference(image_of(hidden).convert("RGB"), image_of(shown).convert("RGB")).getbbox()
+    assert hidden.headers["ETag"] != shown.headers["ETag"]
+
+
 def test_unknown_cards_are_404_in_plain_text(client):
-    for path in ["/share/sector/teaching.png", "/share/union/nope.png", "/share/region/london.png", "/share/x/y.png"]:
+    for path in ["/share/sector/teaching.png", "/share/union/nope.png", "/share/region/atlantis.png", "/share/x/y.png"]:
         response = client.get(path)
         assert response.status_code == 404 and response.mimetype == "text/plain", path
 
@@ -140,6 +169,8 @@ def test_without_the_fonts_cards_are_still_drawn(monkeypatch, tmp_path):
         ("/about", "/about", "/share/all.png"),
         ("/embed", "/embed", "/share/all.png"),
         ("/posters", "/posters", "/share/all.png"),
+        ("/map", "/map", "/share/all.png"),
+        ("/map/wales", "/map/wales", "/share/region/wales.png"),
     ],
 )
 def test_public_pages_have_open_graph_and_twitter_card_tags(client, path, url, image):

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import current_app, make_response, request
 
 from app import cache_control, content_loader
+from app.services import geography
 from app.services.embed import Options, Target, fill, people
 from app.urls import absolute_url_for
 from app.widget import bp
@@ -21,11 +22,12 @@ from app.widget.responses import cacheable, text_error
 from app.widget.share_image import HEIGHT, WIDTH, ShareCard, render_png, warn_if_fonts_missing
 from app.widget.text import text_for
 
-# What a card of each kind counts, from its slug; /share/region/<slug>.png can join them when region
-# counts (under the disclosure rule) have a card of their own.
+# What a card of each kind counts, from its slug. A region's is its figure under the disclosure
+# rule, as /api/v1/regions publishes it ("Fewer than 10" when hidden).
 KINDS: dict[str, Callable[[str], Target]] = {
     "sector": lambda slug: Target(sector=slug),
     "union": lambda slug: Target(org=slug),
+    "region": lambda slug: Target(region=slug),
 }
 # Pages that are shared as another: a signer's thank-you and check-your-email pages share their sector's form.
 SHARED_AS = {"pledge.thank_you": "pledge.sign", "pledge.check_email": "pledge.sign"}
@@ -52,7 +54,10 @@ def share_card(kind: str | None, slug: str | None):
         site=urlsplit(current_app.config["SITE_URL"]).netloc,
         headline=content_loader.pledge()["title"],
         number=card.embed.card.number,
-        who=card.embed.card.who,
+        # "N online and M on paper" wherever a total is shown (issue 14): on the card, after who signed.
+        who=f"{card.embed.card.who} ({card.embed.card.paper_line})"
+        if card.embed.card.paper_line
+        else card.embed.card.who,
     )
     response = make_response(render_png(drawn))
     response.mimetype = "image/png"
@@ -66,6 +71,9 @@ def _page_target(endpoint: str, values: dict) -> tuple[str | None, Target]:
         return "sector", Target(sector=values["sector_slug"])
     if endpoint == "pledge.union" and content_loader.organisation(values.get("org_slug", "")):
         return "union", Target(org=values["org_slug"])
+    region = values.get("region_slug")
+    if endpoint == "places.region_page" and region in {r.slug for r in geography.regions()}:
+        return "region", Target(region=region)
     return None, Target()
 
 
@@ -84,7 +92,7 @@ def share_meta() -> dict[str, str] | None:
     text = text_for(LANGUAGE)
     return {
         "url": absolute_url_for(endpoint, **values),
-        "image": absolute_url_for("widget.share_card", kind=kind, slug=target.sector or target.org),
+        "image": absolute_url_for("widget.share_card", kind=kind, slug=target.sector or target.org or target.region),
         "image_alt": fill(text["embed_title"], people=people(text, target, "other")),
         "image_width": str(WIDTH),
         "image_height": str(HEIGHT),
