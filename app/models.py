@@ -376,6 +376,22 @@ class SiteSetting(db.Model):
     updated_at: Mapped[datetime] = mapped_column(Tz, default=utcnow, onupdate=utcnow)
 
 
+class ReachedMilestone(db.Model):
+    """The moment a count (the total, or a sector's) first passed a step of its goal ladder."""
+
+    __tablename__ = "milestone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))  # "total" or a sector slug
+    step: Mapped[int]
+    reached_at: Mapped[datetime] = mapped_column(Tz)
+
+    __table_args__ = (
+        CheckConstraint("step > 0", name="step_positive"),
+        UniqueConstraint("scope", "step", name="uq_milestone_scope_step"),
+    )
+
+
 class OrganiserRole(enum.StrEnum):
     ADMIN = "admin"  # campaign staff: everything
     ORGANISER = "organiser"  # a union's organiser: that union's counts and consenting members only

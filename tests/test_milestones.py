@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.extensions import db
-from app.models import SiteSetting, utcnow
+from app.models import ReachedMilestone, utcnow
 from app.services import milestones
 from app.services.counts import adjust_count, get_counts
 from app.services.milestones import Goal, goal_for, record_milestones
@@ -90,7 +90,7 @@ def test_passing_a_step_is_recorded_once_with_its_moment(app, count):
 def test_a_step_recorded_by_another_process_meanwhile_is_not_recorded_twice(app, count):
     count(2000, sector="policing")
     counts = get_counts(db.session)
-    db.session.add(SiteSetting(key="milestone:policing:2000", value="2026-01-01T00:00:00+00:00"))
+    db.session.add(ReachedMilestone(scope="policing", step=2000, reached_at=datetime(2026, 1, 1, tzinfo=UTC)))
     db.session.commit()
     assert record_milestones(db.session, counts, utcnow()) == []
     assert milestones.latest_milestone(db.session).reached_at == datetime(2026, 1, 1, tzinfo=UTC)
@@ -105,3 +105,28 @@ def test_the_home_page_shows_the_latest_milestone(client, runner, count):
     today = utcnow().astimezone(milestones.UK).date()
     assert f"2,000 police officers and staff: reached {today.day} {today:%B %Y}" in client.get("/").text
     assert "policing  2,000" in runner.invoke(args=["milestones", "list"]).output
+
+
+def test_the_migration_moves_milestones_out_of_site_settings_and_back(app):
+    """Milestones recorded before 0010 were site settings; the migration moves them to the table."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    db.session.remove()
+    downgrade(revision="0009")
+    db.session.execute(
+        text("INSERT INTO site_setting (key, value, updated_at) VALUES (:k, :v, :t)"),
+        {"k": "milestone:policing:2000", "v": "2026-01-01T00:00:00+00:00", "t": datetime(2026, 1, 1, tzinfo=UTC)},
+    )
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    assert [(m.scope, m.step, m.reached_at) for m in milestones.milestones(db.session)] == [
+        ("policing", 2000, datetime(2026, 1, 1, tzinfo=UTC))
+    ]
+    assert db.session.execute(text("SELECT count(*) FROM site_setting WHERE key LIKE 'milestone:%'")).scalar() == 0
+    db.session.remove()
+    downgrade(revision="0009")
+    assert db.session.execute(text("SELECT value FROM site_setting WHERE key = 'milestone:policing:2000'")).scalar()
+    db.session.remove()
+    upgrade()

@@ -14,16 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.content_loader import load_yaml
-from app.models import SiteSetting
+from app.models import ReachedMilestone
 
 if TYPE_CHECKING:  # counts reads the ladders from here
     from app.services.counts import Counts
 
 TOTAL = "total"
 UK = ZoneInfo("Europe/London")
-# Reached steps are kept as site settings "milestone:<scope>:<step>" = ISO time, one row each, so
-# recording needs no table of its own; the key's uniqueness makes recording idempotent.
-KEY_PREFIX = "milestone:"
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,6 @@ def sector_goal(slug: str, count: int, fallback: int | None = None) -> Goal:
     return goal_for(steps, count)
 
 
-def _key(scope: str, step: int) -> str:
-    return f"{KEY_PREFIX}{scope}:{step}"
-
-
 def reached(counts: Counts) -> list[tuple[str, int]]:
     """(scope, step) for every step the total and each sector have reached at these counts."""
     scopes = [(TOTAL, counts.total)] + [(s.slug, s.count) for s in counts.sectors]
@@ -92,15 +85,15 @@ def record_milestones(session: Session, counts: Counts, now: datetime) -> list[M
     first moment (insert or ignore on the key). counts must be unfiltered (get_counts(session)).
     A count that falls back below a step (withdrawals) leaves its milestone in place.
     """
-    known = set(session.execute(select(SiteSetting.key).where(SiteSetting.key.startswith(KEY_PREFIX))).scalars())
-    new = [(scope, step) for scope, step in reached(counts) if _key(scope, step) not in known]
+    known = set(session.execute(select(ReachedMilestone.scope, ReachedMilestone.step)).tuples())
+    new = [(scope, step) for scope, step in reached(counts) if (scope, step) not in known]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     recorded = []
     for scope, step in new:
         result = session.execute(
-            insert(SiteSetting)
-            .values(key=_key(scope, step), value=now.isoformat(), updated_at=now)
-            .on_conflict_do_nothing(index_elements=[SiteSetting.key])
+            insert(ReachedMilestone)
+            .values(scope=scope, step=step, reached_at=now)
+            .on_conflict_do_nothing(index_elements=[ReachedMilestone.scope, ReachedMilestone.step])
         )
         if result.rowcount:
             recorded.append(Milestone(scope, step, now))
@@ -110,13 +103,8 @@ def record_milestones(session: Session, counts: Counts, now: datetime) -> list[M
 
 def milestones(session: Session) -> list[Milestone]:
     """Every recorded milestone, latest first (at the same moment the larger step, then the total)."""
-    rows = session.execute(
-        select(SiteSetting.key, SiteSetting.value).where(SiteSetting.key.startswith(KEY_PREFIX))
-    ).all()
-    found = []
-    for key, value in rows:
-        scope, _, step = key.removeprefix(KEY_PREFIX).rpartition(":")
-        found.append(Milestone(scope, int(step), datetime.fromisoformat(value)))
+    rows = session.execute(select(ReachedMilestone.scope, ReachedMilestone.step, ReachedMilestone.reached_at))
+    found = [Milestone(scope, step, reached_at) for scope, step, reached_at in rows]
     return sorted(found, key=lambda m: (m.reached_at, m.step, m.scope == TOTAL, m.scope), reverse=True)
 
 
