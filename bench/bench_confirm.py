@@ -42,6 +42,7 @@ from bench_signup import (  # noqa: E402  (the shared load generator and meters)
     Gunicorn,
     _session_cookie,
     closed_loop,
+    committed_statements,
     create_database,
     flask,
     get_action,
@@ -137,20 +138,13 @@ HOT_ROW = "CREATE TABLE IF NOT EXISTS bench_hot_row (id INTEGER PRIMARY KEY, n B
 
 def hot_row_updates(dsn: str, connections: int, seconds: float):
     """One counter row incremented by committed single-statement transactions from several connections."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(HOT_ROW)
-        conn.execute("INSERT INTO bench_hot_row VALUES (1, 0) ON CONFLICT DO NOTHING")
-    pool = [psycopg.connect(dsn, autocommit=True) for _ in range(connections)]
-
-    def bump(conn) -> int:
-        conn.execute("UPDATE bench_hot_row SET n = n + 1 WHERE id = 1")
-        return 200
-
-    try:
-        return closed_loop(pool, bump, seconds)
-    finally:
-        for conn in pool:
-            conn.close()
+    return committed_statements(
+        dsn,
+        connections,
+        seconds,
+        [HOT_ROW, "INSERT INTO bench_hot_row VALUES (1, 0) ON CONFLICT DO NOTHING"],
+        lambda conn: conn.execute("UPDATE bench_hot_row SET n = n + 1 WHERE id = 1"),
+    )
 
 
 def check_counts(dsn: str, confirmed_by_303: int) -> dict:

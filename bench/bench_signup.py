@@ -249,26 +249,39 @@ CREATE TABLE IF NOT EXISTS bench_raw_signature (
 """
 
 
-def raw_inserts(dsn: str, connections: int, seconds: float) -> Outcome:
-    """Single-row INSERTs, each its own committed transaction, from several connections."""
+def committed_statements(dsn: str, connections: int, seconds: float, setup: list[str], statement) -> Outcome:
+    """statement(conn) back to back, each its own committed transaction, from several connections,
+    after the setup statements: what the database itself can commit here."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(RAW_TABLE)
+        for sql in setup:
+            conn.execute(sql)
     pool = [psycopg.connect(dsn, autocommit=True) for _ in range(connections)]
-    blob = secrets.token_bytes(120)
 
-    def insert(conn) -> int:
-        conn.execute(
-            "INSERT INTO bench_raw_signature (email_key, email_domain_key, email_encrypted, name_encrypted,"
-            " sector_id, organisation_id, postcode_outward) VALUES (%s, %s, %s, %s, 1, 1, 'SW1A')",
-            (secrets.token_bytes(32), blob[:32], blob, blob[:80]),
-        )
+    def run(conn) -> int:
+        statement(conn)
         return 200
 
     try:
-        return closed_loop(pool, insert, seconds)
+        return closed_loop(pool, run, seconds)
     finally:
         for conn in pool:
             conn.close()
+
+
+def raw_inserts(dsn: str, connections: int, seconds: float) -> Outcome:
+    """Single-row INSERTs into a table shaped like signature."""
+    blob = secrets.token_bytes(120)
+    return committed_statements(
+        dsn,
+        connections,
+        seconds,
+        [RAW_TABLE],
+        lambda conn: conn.execute(
+            "INSERT INTO bench_raw_signature (email_key, email_domain_key, email_encrypted, name_encrypted,"
+            " sector_id, organisation_id, postcode_outward) VALUES (%s, %s, %s, %s, 1, 1, 'SW1A')",
+            (secrets.token_bytes(32), blob[:32], blob, blob[:80]),
+        ),
+    )
 
 
 # ---- where the CPU goes: gunicorn workers, PostgreSQL backends, this load generator

@@ -18,6 +18,18 @@ class UnknownFilter(ValueError):
     """A sector or organisation slug that does not exist."""
 
 
+def id_for_slug(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:
+    """The id of the sector or organisation with this slug; raises UnknownFilter.
+
+    Matched in Python among the few rows there are, so a value the database would refuse (a NUL
+    byte) is just unknown, never a database error.
+    """
+    found = next((id_ for id_, known in session.execute(select(model.id, model.slug)) if known == slug), None)
+    if found is None:
+        raise UnknownFilter(f"Unknown {label} {slug!r}.")
+    return found
+
+
 def adjust_count(
     session: Session,
     sector_id: int,

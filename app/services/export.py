@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Organisation, Organiser, OrganiserRole, Sector, Signature, SignatureStatus
 from app.services import audit
-from app.services.counts import UnknownFilter
+from app.services.counts import UnknownFilter, id_for_slug
 from app.services.days import DayOutOfRange, within_days
 from app.services.export_formats import CSV_HEADER, ExportRow, csv_chunks, osdi_chunks, osdi_person, split_name
 from app.services.keys import Keys
@@ -142,9 +142,11 @@ def export_query(session: Session, filters: ExportFilters, scope: ExportScope) -
             Signature.consent_share_union.is_(True),
         )
     if filters.sector:
-        query = query.where(Signature.sector_id == _id_for(session, Sector, filters.sector, "sector"))
+        query = query.where(Signature.sector_id == id_for_slug(session, Sector, filters.sector, "sector"))
     if filters.org:
-        query = query.where(Signature.organisation_id == _id_for(session, Organisation, filters.org, "organisation"))
+        query = query.where(
+            Signature.organisation_id == id_for_slug(session, Organisation, filters.org, "organisation")
+        )
     if filters.source:
         query = query.where(Signature.source == filters.source)
     query = query.where(*within_days(Signature.confirmed_at, filters.confirmed_from, filters.confirmed_to))
@@ -157,13 +159,6 @@ def count_export(session: Session, filters: ExportFilters, scope: ExportScope) -
     """How many rows export_query would give (for a progress bar); raises UnknownFilter or DayOutOfRange."""
     query = export_query(session, filters, scope).order_by(None)
     return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-
-
-def _id_for(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:
-    found = session.execute(select(model.id).where(model.slug == slug)).scalar_one_or_none()
-    if found is None:
-        raise UnknownFilter(f"Unknown {label} {slug!r}.")
-    return found
 
 
 def signatory_rows(session: Session, keys: Keys, query: Select) -> Iterator[ExportRow]:

@@ -74,12 +74,6 @@ def claim_due(
     return claimed
 
 
-def claim_next_due(session: Session, now: datetime | None = None) -> OutboxMessage | None:
-    """The first message claim_due would give, or None (a batch of one)."""
-    claimed = claim_due(session, 1, now=now)
-    return claimed[0] if claimed else None
-
-
 def record_outcomes(
     session: Session,
     *,

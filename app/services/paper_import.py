@@ -26,6 +26,7 @@ from app.pledge.forms import SignForm
 from app.services import audit
 from app.services.keys import Keys
 from app.services.normalise import InvalidInput, canonical_email, clean_text, normalise_postcode
+from app.services.reference import read_blocked_domains
 from app.services.signing import SignUp, sign_pledge
 
 log = logging.getLogger(__name__)
@@ -317,12 +318,13 @@ def import_batch(
         wording_version=wording_version,
         up_to=end,
     )
+    blocked = read_blocked_domains(session)  # once for the batch, not once a row
     for index in range(start, end):
         row = checked.rows[index]
         if not _claim(session, actor, paper_import, index, row.outcome):
             break  # another request is importing this file: leave the rest to it
         if row.signup is not None:
-            sign_pledge(session, keys, row.signup, max_emails)
+            sign_pledge(session, keys, row.signup, max_emails, blocked_domains=blocked)
     session.refresh(paper_import)
     return paper_import
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -56,15 +56,16 @@ class Snapshot:
     def organisation(self, slug: str) -> OrganisationRef | None:
         return next((o for o in self.organisations if o.slug == slug), None)
 
-    def is_blocked(self, domain: str) -> bool:
-        return is_blocked(domain, self.blocked_domains)
 
-
-def is_blocked(domain: str, blocked: Iterable[str]) -> bool:
+def is_blocked(domain: str, blocked: frozenset[str]) -> bool:
     """True if the domain, or a domain it is part of, is in blocked ("mail.evil.example" is in "evil.example")."""
     parts = domain.split(".")
-    blocked = blocked if isinstance(blocked, frozenset | set) else set(blocked)
     return any(".".join(parts[i:]) in blocked for i in range(len(parts) - 1))
+
+
+def read_blocked_domains(session: Session) -> frozenset[str]:
+    """The block list as the database has it now."""
+    return frozenset(session.execute(select(BlockedDomain.domain)).scalars())
 
 
 def read_snapshot(session: Session) -> Snapshot:
@@ -78,7 +79,7 @@ def read_snapshot(session: Session) -> Snapshot:
         ),
         signing_paused=session.execute(select(SiteSetting.value).where(SiteSetting.key == SIGNING_PAUSED)).scalar()
         == "1",
-        blocked_domains=frozenset(session.execute(select(BlockedDomain.domain)).scalars()),
+        blocked_domains=read_blocked_domains(session),
     )
     return snapshot
 

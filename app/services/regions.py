@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AreaCountCell, CountCell, Organisation, Sector
 from app.services import disclosure, geography
-from app.services.counts import UnknownFilter
+from app.services.counts import id_for_slug
 
 # Filtered views are rounded to this after suppression, so that one taken from another (or from
 # the unfiltered view) leaves no small exact difference.
@@ -79,14 +79,6 @@ def layout() -> tuple[tuple[str, str, tuple[geography.Area, ...]], ...]:
     )
 
 
-def _id_of(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:
-    """The id for a slug, matched in Python: a filter the database would refuse (a NUL byte) is just unknown."""
-    found = next((id_ for id_, known in session.execute(select(model.id, model.slug)) if known == slug), None)
-    if found is None:
-        raise UnknownFilter(f"Unknown {label} {slug!r}.")
-    return found
-
-
 def count_by_place(session: Session, sector: str | None = None, org: str | None = None) -> RegionCounts:
     """Confirmed signatures by region and area, as the public may see them; reads no signature.
 
@@ -100,9 +92,9 @@ def count_by_place(session: Session, sector: str | None = None, org: str | None 
         AreaCountCell.region, AreaCountCell.area_code, func.sum(AreaCountCell.count), func.max(AreaCountCell.updated_at)
     ).join(CountCell, CountCell.id == AreaCountCell.count_cell_id)
     if sector is not None:
-        query = query.where(CountCell.sector_id == _id_of(session, Sector, sector, "sector"))
+        query = query.where(CountCell.sector_id == id_for_slug(session, Sector, sector, "sector"))
     if org is not None:
-        query = query.where(CountCell.organisation_id == _id_of(session, Organisation, org, "organisation"))
+        query = query.where(CountCell.organisation_id == id_for_slug(session, Organisation, org, "organisation"))
     rows = session.execute(query.group_by(AreaCountCell.region, AreaCountCell.area_code)).all()
     by_area = {(region, code): int(total) for region, code, total, _ in rows}
     by_region: Counter[str] = Counter()

@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import BlockedDomain, OutboxMessage, Signature, SignatureStatus, utcnow
+from app.models import OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import tokens
 from app.services.counts import uncount
 from app.services.keys import Keys
 from app.services.normalise import clean_name, email_forms
-from app.services.reference import is_blocked
+from app.services.reference import is_blocked, read_blocked_domains
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def sign_pledge(
     normalised, canonical = email_forms(signup.email)
     domain = canonical.rpartition("@")[2]
     if blocked_domains is None:
-        blocked_domains = frozenset(session.execute(select(BlockedDomain.domain)).scalars())
+        blocked_domains = read_blocked_domains(session)
     if hold_reason is None and is_blocked(domain, blocked_domains):
         hold_reason = HoldReason.BLOCKED_DOMAIN
     held = hold_reason is not None
