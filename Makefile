@@ -6,14 +6,29 @@ export FLASK_APP := wsgi
 # wsgi.py defaults to production; the README's commands ask for development explicitly.
 export APP_ENV ?= development
 
-.PHONY: run test install migrate seed worker lint format lock bench bench-export clean
+.PHONY: run test install migrate seed worker messages lint format lock bench bench-export clean
 
 $(BIN)/activate: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $(BIN)/activate
 
-install: $(BIN)/activate
+# Compiled message catalogues (.mo) are built here from the committed .po files, not committed.
+CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+
+install: $(BIN)/activate $(CATALOGUES:.po=.mo)
+
+%.mo: %.po $(BIN)/activate
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+## messages: extract every translatable string into the template, merge it into each language's
+## catalogue (new strings arrive untranslated; tests/test_i18n.py fails until they are translated), compile
+messages: $(BIN)/activate
+	$(BIN)/pybabel extract -F babel.cfg --sort-by-file --add-location=file --width=100 \
+	  --project="Care Don't Share" --copyright-holder="Care Don't Share" \
+	  --msgid-bugs-address="pledge@example.org" -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --width=100 --ignore-obsolete
+	$(BIN)/pybabel compile --statistics -d app/translations
 
 migrate: install
 	$(BIN)/flask db upgrade

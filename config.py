@@ -61,6 +61,9 @@ class Config:
     # each time). Ignored for SQLite.
     DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 10)
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # The site's languages, the default first; each other one mirrors the site under /<code>/
+    # and needs app/translations/<code>/ and its content files (README, "Languages").
+    LANGUAGES = tuple(code.strip() for code in os.environ.get("LANGUAGES", "en,cy").split(",") if code.strip())
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 25)

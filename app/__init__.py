@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Config | str | None = None, **overrides) -> Flask:
-    """Build the app: config, logging, extensions, blueprints, errors, CLI, security headers."""
+    """Build the app: config, logging, extensions, blueprints, languages, errors, CLI, security headers."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -28,10 +28,11 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from app import cli, errors, security
+    from app import cli, errors, i18n, security
     from app.urls import absolute_url_for
 
     app.add_template_global(absolute_url_for)
+    i18n.init_app(app)
     errors.register(app)
     cli.register(app)
     security.register(app)

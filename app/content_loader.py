@@ -1,4 +1,10 @@
-"""Campaign copy from app/content/: YAML and Markdown files, read once and cached."""
+"""Campaign copy from app/content/: YAML and Markdown files per language, read once and cached.
+
+<name>.yaml and pages/<name>.md are the default language (English). Another language's file sits
+beside it as <name>.<code>.yaml or <name>.<code>.md. A language's YAML holds its words only: it
+is laid over the English file key by key, list items paired by their `slug` (else by position),
+so slugs, goals and other data live once, in the English file.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,68 @@ from pathlib import Path
 
 import markdown as markdown_lib
 import yaml
+from flask import has_app_context
 from markupsafe import Markup
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 
 
+def _language(language: str | None) -> str | None:
+    """The language asked for, else the one being rendered; None for the default (English) files."""
+    if language is None and has_app_context():
+        from app.i18n import current_language, default_language
+
+        language = current_language()
+        return None if language == default_language() else language
+    return None if language in (None, "en") else language
+
+
+def _file(name: str, language: str | None, suffix: str) -> Path:
+    return CONTENT_DIR / (f"{name}.{language}{suffix}" if language else f"{name}{suffix}")
+
+
 @cache
-def load_yaml(name: str):
-    return yaml.safe_load((CONTENT_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+def _read_yaml(name: str, language: str | None):
+    path = _file(name, language, ".yaml")
+    if language and not path.exists():
+        return None
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def overlay(base, words):
+    """`base` with the strings `words` gives for it: dicts by key, lists of dicts by slug (else by position)."""
+    if words is None:
+        return base
+    if isinstance(base, dict) and isinstance(words, dict):
+        return {key: overlay(value, words.get(key)) for key, value in base.items()}
+    if isinstance(base, list) and isinstance(words, list):
+        if base and all(isinstance(item, dict) and "slug" in item for item in base):
+            by_slug = {item.get("slug"): item for item in words if isinstance(item, dict)}
+            return [overlay(item, by_slug.get(item["slug"])) for item in base]
+        return [overlay(item, words[i] if i < len(words) else None) for i, item in enumerate(base)]
+    return words
+
+
+@cache
+def _localised_yaml(name: str, language: str | None):
+    base = _read_yaml(name, None)
+    return overlay(base, _read_yaml(name, language)) if language else base
+
+
+def load_yaml(name: str, language: str | None = None):
+    """content/<name>.yaml in `language` (default: the one being rendered), English where it has no words."""
+    return _localised_yaml(name, _language(language))
+
+
+def name_of(kind: str, item, language: str | None = None) -> str:
+    """A sector's, union's or region's name in a language, from its content file (kind: "sectors",
+    "organisations" or "regions"); `item` is a slug or anything with .slug and .name."""
+    slug = item if isinstance(item, str) else item.slug
+    items = load_yaml("postcode_areas", language)["regions"] if kind == "regions" else load_yaml(kind, language)
+    found = next((entry for entry in items if entry["slug"] == slug), None)
+    if found is not None:
+        return found["name"]
+    return slug if isinstance(item, str) else item.name
 
 
 def render_markdown(text: str | None) -> Markup:
@@ -28,11 +88,19 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(md.convert(text))
 
 
+def page(name: str, language: str | None = None) -> tuple[str, Markup]:
+    """(title, body) of content/pages/<name>.md in a language (default: the one being rendered).
+
+    The file's first line is '# Title'."""
+    return _page(name, _language(language))
+
+
 @cache
-def page(name: str) -> tuple[str, Markup]:
-    """(title, body) of content/pages/<name>.md; its first line is '# Title'."""
-    text = (CONTENT_DIR / "pages" / f"{name}.md").read_text(encoding="utf-8")
-    first, _, rest = text.partition("\n")
+def _page(name: str, language: str | None) -> tuple[str, Markup]:
+    path = _file(f"pages/{name}", language, ".md")
+    if language and not path.exists():
+        path = _file(f"pages/{name}", None, ".md")
+    first, _, rest = path.read_text(encoding="utf-8").partition("\n")
     return first.lstrip("# ").strip(), render_markdown(rest)
 
 

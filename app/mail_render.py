@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from app.content_loader import pledge
+from app.i18n import default_language
 from app.models import CampaignUpdate, Organiser, OutboxMessage, Signature, SignatureStatus, UpdateStatus, utcnow
 from app.services import tokens
 from app.services.keys import Keys
@@ -29,7 +31,14 @@ SUBJECTS = {
 
 
 def build_message(message: OutboxMessage, keys: Keys) -> OutgoingMail:
-    """Render one queued message for its recipient; raises if its data no longer decrypts."""
+    """Render one queued message for its recipient, in the signer's language (organisers' in the
+    default one); raises if its data no longer decrypts."""
+    signature = message.signature
+    with force_locale(signature.language if signature is not None else default_language()):
+        return _build_message(message, keys)
+
+
+def _build_message(message: OutboxMessage, keys: Keys) -> OutgoingMail:
     if message.kind == UPDATE_TEST_EMAIL:
         return _update_test(message, message.organiser, message.campaign_update)
     if message.organiser is not None:

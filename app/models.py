@@ -206,6 +206,8 @@ class Signature(db.Model):
     consent_updates: Mapped[bool] = mapped_column(default=False)
     consent_share_union: Mapped[bool] = mapped_column(default=False)
     wording_version: Mapped[str] = mapped_column(String(40))
+    # The language the signer used (a code from LANGUAGES): every email to them is written in it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     status: Mapped[SignatureStatus] = mapped_column(
         Enum(
             SignatureStatus,

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from app.i18n import current_language
 from app.services.confirmation import Confirmation
 from app.services.normalise import NAME_MAX, InvalidInput, clean_name, normalise_email, normalise_postcode
 from app.services.signing import SOURCE_PATTERN
@@ -129,6 +130,7 @@ class ConfirmForm(FlaskForm):
             wording_version=wording_version,
             consent_updates=self.consent_updates.data,
             consent_share_union=self.consent_share_union.data,
+            language=current_language(),
         )
 
 

@@ -10,6 +10,7 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from app import content_loader as content
 from app.errors import error_response
 from app.extensions import db, keys, reference
+from app.i18n import current_language
 from app.pledge import THANKS, bp
 from app.pledge.forms import SignForm
 from app.rate_limits import signing_over_limit
@@ -101,6 +102,7 @@ def _submit(form: SignForm, sector: SectorRef) -> None:
             postcode_outward=outward,
             source=form.cleaned_source(),
             wording_version=content.pledge()["version"],
+            language=current_language(),
         ),
         max_emails=current_app.config["MAIL_MAX_PER_SIGNATURE"],
         hold_reason=_hold_reason(form),

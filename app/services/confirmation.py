@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Signature, SignatureStatus, utcnow
@@ -39,6 +39,8 @@ class Confirmation:
     wording_version: str
     consent_updates: bool = False
     consent_share_union: bool = False
+    # The language of the page the owner confirmed on; their emails are written in it from now on.
+    language: str | None = None
 
 
 def confirmable_signature(session: Session, keys: Keys, token: str, max_age_seconds: int) -> Signature:
@@ -125,6 +127,7 @@ def confirm_signature(
                 "b_updates": confirmation.consent_updates,
                 "b_share": confirmation.consent_share_union,
                 "b_wording": confirmation.wording_version,
+                "b_language": confirmation.language,
             },
         )
         .rowcount
@@ -174,5 +177,6 @@ _CONFIRM = (
         consent_share_union=bindparam("b_share"),
         consents_updated_at=bindparam("b_now"),
         wording_version=bindparam("b_wording"),
+        language=func.coalesce(bindparam("b_language", type_=String), _signatures.c.language),
     )
 )

@@ -46,6 +46,8 @@ class SignUp:
     organisation_id: int | None = None
     postcode_outward: str | None = None
     source: str | None = None
+    # The language of the form (a code from LANGUAGES): the signer's emails are written in it.
+    language: str = "en"
 
 
 class SignOutcome(enum.Enum):
@@ -107,6 +109,7 @@ def sign_pledge(
         "postcode_outward": signup.postcode_outward,
         "source": signup.source,
         "wording_version": signup.wording_version,
+        "language": signup.language,
         "consent_updates": False,
         "consent_share_union": False,
     }
