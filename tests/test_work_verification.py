@@ -305,8 +305,7 @@ def test_requests_over_the_address_rate_limit_send_nothing(app, client, keys, ma
         request_work(client, offer_path(keys, second), "three@nhs.net"),
     ]
     assert [p.status_code for p in pages] == [200, 200, 200]
-    paths = [offer_path(keys, first), offer_path(keys, second), offer_path(keys, second)]
-    assert len({same_page(p, path) for p, path in zip(pages, paths)}) == 1  # the same page whatever happened
+    assert len({same_page(p) for p in pages}) == 1  # the same page whatever happened
     assert queued_verifications() == 2
 
 
@@ -362,9 +361,9 @@ def test_tampered_links_get_a_clear_404(client, keys, make_signature, mailbox):
     assert signature.verified_at is None
 
 
-def same_page(response, path: str) -> str:
+def same_page(response) -> str:
     """The page without its own address (its language links hold it), to compare pages for different links."""
-    return response.text.replace(path, "/work-email/1.0.0")
+    return re.sub(r"/work-email/[\w.-]+", "/work-email/...", response.text)
 
 
 # One work mailbox, one signature --------------------------------------------------------------
@@ -380,12 +379,7 @@ def test_one_work_mailbox_verifies_one_signature(client, keys, make_signature, m
     # The same mailbox, spelt differently, from another signature and from the same one.
     again = request_work(client, offer_path(keys, second), WORK_ADDRESS.upper())
     same = request_work(client, offer_path(keys, first), WORK_ADDRESS)
-    # the same neutral page
-    assert (
-        same_page(again, offer_path(keys, second))
-        == same_page(sent, offer_path(keys, first))
-        == same_page(same, offer_path(keys, first))
-    )
+    assert same_page(again) == same_page(sent) == same_page(same)  # the same neutral page
     assert queued_verifications() == before  # and nothing queued
     db.session.refresh(second)
     assert second.verified_at is None and second.work_emails_queued == 0
