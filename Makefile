@@ -24,7 +24,7 @@ install: $(BIN)/activate $(CATALOGUES:.po=.mo)
 ## messages: extract every translatable string into the template, merge it into each language's
 ## catalogue (new strings arrive untranslated; tests/test_i18n.py fails until they are translated), compile
 messages: $(BIN)/activate
-	$(BIN)/pybabel extract -F babel.cfg --sort-by-file --add-location=file --width=100 \
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".* __pycache__" --sort-by-file --add-location=file --width=100 \
 	  --project="Care Don't Share" --copyright-holder="Care Don't Share" \
 	  --msgid-bugs-address="pledge@example.org" -k _l -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --width=100 --ignore-obsolete

@@ -46,7 +46,10 @@ def overlay(base, words):
     if words is None:
         return base
     if isinstance(base, dict) and isinstance(words, dict):
-        return {key: overlay(value, words.get(key)) for key, value in base.items()}
+        # Keys only the language has stay: its plural categories ("two", "few"...) beside "one"/"other".
+        return {key: overlay(value, words.get(key)) for key, value in base.items()} | {
+            key: value for key, value in words.items() if key not in base
+        }
     if isinstance(base, list) and isinstance(words, list):
         if base and all(isinstance(item, dict) and "slug" in item for item in base):
             by_slug = {item.get("slug"): item for item in words if isinstance(item, dict)}
@@ -67,8 +70,12 @@ def load_yaml(name: str, language: str | None = None):
 
 
 def name_of(kind: str, item, language: str | None = None) -> str:
-    """A sector's, union's or region's name in a language, from its content file (kind: "sectors",
-    "organisations" or "regions"); `item` is a slug or anything with .slug and .name."""
+    """A sector's, union's, region's or postcode area's name in a language, from its content file (kind:
+    "sectors", "organisations", "regions" or "areas"); `item` is a slug (an area's code) or anything
+    with .slug (.code) and .name."""
+    if kind == "areas":  # postcode areas, by code ("CF"): a dict, not a list
+        code = item if isinstance(item, str) else item.code
+        return load_yaml("postcode_areas", language)["areas"].get(code, {}).get("name") or code
     slug = item if isinstance(item, str) else item.slug
     items = load_yaml("postcode_areas", language)["regions"] if kind == "regions" else load_yaml(kind, language)
     found = next((entry for entry in items if entry["slug"] == slug), None)

@@ -5,25 +5,28 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
+# (title, message) per status, lazy: in the language of the page (/cy/... is Welsh).
 MESSAGES = {
-    400: ("Something was wrong with that request", "Please go back and try again."),
-    404: ("Page not found", "Check the address, or start again from the home page."),
-    405: ("That did not work", "This page cannot be used that way. Start again from the home page."),
+    400: (_l("Something was wrong with that request"), _l("Please go back and try again.")),
+    404: (_l("Page not found"), _l("Check the address, or start again from the home page.")),
+    405: (_l("That did not work"), _l("This page cannot be used that way. Start again from the home page.")),
     413: (
-        "That was too much to send",
-        "The form you sent was far larger than any real answer. Shorten it and try again.",
+        _l("That was too much to send"),
+        _l("The form you sent was far larger than any real answer. Shorten it and try again."),
     ),
-    429: ("Too many tries", "Please wait a minute and try again."),
-    500: ("Sorry, something went wrong", "We have been told about it. Please try again in a few minutes."),
+    429: (_l("Too many tries"), _l("Please wait a minute and try again.")),
+    500: (_l("Sorry, something went wrong"), _l("We have been told about it. Please try again in a few minutes.")),
     503: (
-        "Sorry, the site is busy",
-        "We could not reach our database just now, so nothing was saved. Please try again in a minute.",
+        _l("Sorry, the site is busy"),
+        _l("We could not reach our database just now, so nothing was saved. Please try again in a minute."),
     ),
 }
 RETRY_AFTER_SECONDS = 30
@@ -35,7 +38,7 @@ def wants_json() -> bool:
 
 def error_response(status: int, message: str | None = None, title: str | None = None):
     default_title, default_message = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
-    title, message = title or default_title, message or default_message
+    title, message = str(title or default_title), str(message or default_message)
     if wants_json():
         body = jsonify(error={"status": status, "message": message})
     else:
@@ -57,9 +60,11 @@ def register(app: Flask) -> None:
     def handle_csrf(error: CSRFError):
         return error_response(
             400,
-            "This form had expired or was missing its security code, so nothing was saved. "
-            "Go back, reload the page and send it again.",
-            "Your form could not be sent",
+            _(
+                "This form had expired or was missing its security code, so nothing was saved. "
+                "Go back, reload the page and send it again."
+            ),
+            _("Your form could not be sent"),
         )
 
     @app.errorhandler(OperationalError)
@@ -93,5 +98,7 @@ def register(app: Flask) -> None:
 def invalid_link():
     """The 404 for any emailed link of ours that is malformed, forged or revoked: it never says which."""
     return error_response(
-        404, "This link is not valid. Check that you copied the whole link from the email.", "This link is not valid"
+        404,
+        _("This link is not valid. Check that you copied the whole link from the email."),
+        _("This link is not valid"),
     )

@@ -27,7 +27,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "organiser.login"
-login_manager.login_message = "Sign in to see that page."
 # Flask-Login's own protection hashes the client's IP into every visitor's session and sets
 # cookies on public pages; we rely instead on sessions held on the server (the cookie holds a
 # random token, see app/organiser/access.py), their idle and absolute limits, HttpOnly,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import partial
+from pathlib import Path
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request
@@ -110,14 +111,26 @@ def _datetime(value: datetime | None, format: str = "d MMMM y, HH:mm") -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Flask-Babel with the URL's language; the template helpers; the prefix middleware."""
+    """Flask-Babel with the URL's language; the template helpers; the prefix middleware.
+
+    Refuses to start if a language in LANGUAGES has no compiled catalogue (it would show English)."""
+    missing = [
+        code
+        for code in app.config["LANGUAGES"][1:]
+        if not (Path(app.root_path) / "translations" / code / "LC_MESSAGES" / "messages.mo").exists()
+    ]
+    if missing:
+        raise RuntimeError(
+            f"LANGUAGES lists {', '.join(missing)} but app/translations has no compiled catalogue for it: "
+            "run `make install` (pybabel compile)"
+        )
     Babel(app, locale_selector=_select_locale, default_translation_directories="translations")
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.add_template_global(current_language)
     app.add_template_global(alternates)
     app.add_template_global(html_lang)
     app.add_template_filter(_date, "date")
-    for kind in ("sectors", "organisations", "regions"):  # {{ sector|sector_name }} and so on
+    for kind in ("sectors", "organisations", "regions", "areas"):  # {{ sector|sector_name }} and so on
         app.add_template_filter(partial(content_loader.name_of, kind), f"{kind[:-1]}_name")
     app.add_template_filter(_datetime, "datetime")
     languages_ = app.config["LANGUAGES"]

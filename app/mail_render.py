@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.content_loader import pledge
-from app.i18n import default_language
+from app.i18n import current_language, default_language, html_lang
 from app.models import CampaignUpdate, Organiser, OutboxMessage, Signature, SignatureStatus, UpdateStatus, utcnow
 from app.services import tokens
 from app.services.keys import Keys
@@ -17,16 +19,16 @@ from app.services.mime import OutgoingMail, compose
 from app.services.organisers import PASSWORD_RESET_EMAIL, password_link_token
 from app.services.reminders import REMINDER_EMAIL
 from app.services.signing import ALREADY_SIGNED_EMAIL, CONFIRM_EMAIL
-from app.services.updates import UPDATE_EMAIL, UPDATE_TEST_EMAIL, render_body, unsubscribe_token
+from app.services.updates import UPDATE_EMAIL, UPDATE_TEST_EMAIL, render_body, translation, unsubscribe_token
 from app.services.work_verification import LINK_MAX_AGE_SECONDS, WORK_VERIFICATION_EMAIL, verification_email
 from app.urls import absolute_url_for
 
 SUBJECTS = {
-    CONFIRM_EMAIL: "Confirm your signature on the Care Don't Share pledge",
-    ALREADY_SIGNED_EMAIL: "You have already signed the Care Don't Share pledge",
-    REMINDER_EMAIL: "Your signature on the Care Don't Share pledge is waiting for you to confirm it",
-    PASSWORD_RESET_EMAIL: "Set a new password for your Care Don't Share organiser account",
-    WORK_VERIFICATION_EMAIL: "Confirm your work email address for the Care Don't Share pledge",
+    CONFIRM_EMAIL: _l("Confirm your signature on the Care Don't Share pledge"),
+    ALREADY_SIGNED_EMAIL: _l("You have already signed the Care Don't Share pledge"),
+    REMINDER_EMAIL: _l("Your signature on the Care Don't Share pledge is waiting for you to confirm it"),
+    PASSWORD_RESET_EMAIL: _l("Set a new password for your Care Don't Share organiser account"),
+    WORK_VERIFICATION_EMAIL: _l("Confirm your work email address for the Care Don't Share pledge"),
 }
 
 
@@ -56,7 +58,7 @@ def _compose(
     return compose(
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         to=to,
-        subject=subject or SUBJECTS[kind],
+        subject=subject or str(SUBJECTS[kind]),
         text=text,
         html=html,
         headers=headers,
@@ -149,11 +151,17 @@ def _update_test(message: OutboxMessage, organiser: Organiser, item: CampaignUpd
 def _update_email(
     item: CampaignUpdate, to: str, *, name: str | None, manage_url: str, unsubscribe_url: str, test: bool = False
 ) -> OutgoingMail:
+    """The update's version in the language being rendered or, if it has none, its default words
+    inside this language's greeting and footer (marked with their own lang in the HTML)."""
+    text = translation(item, current_language())
+    subject, body = (text.subject, text.body_markdown) if text else (item.subject, item.body_markdown)
+    default = default_language()
     context = {
-        "subject": item.subject,
+        "subject": subject,
         "name": name,
-        "body_markdown": item.body_markdown,
-        "body_html": render_body(item.body_markdown),
+        "body_markdown": body,
+        "body_html": render_body(body),
+        "body_lang": html_lang(default) if text is None and current_language() != default else None,
         "manage_url": manage_url,
         "unsubscribe_url": unsubscribe_url,
         "site_url": absolute_url_for("pledge.index"),
@@ -163,7 +171,7 @@ def _update_email(
         to,
         render_template("emails/update.txt", **context),
         render_template("emails/update.html", **context),
-        subject=f"[Test] {item.subject}" if test else item.subject,
+        subject=_("[Test] %(subject)s", subject=subject) if test else subject,
         **{
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

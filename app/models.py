@@ -352,6 +352,10 @@ class CampaignUpdate(db.Model):
 
     sector: Mapped[Sector | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
+    # Its words in the site's other languages, each optional (services/updates.translation).
+    texts: Mapped[list[CampaignUpdateText]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="CampaignUpdateText.language"
+    )
 
     __table_args__ = (
         CheckConstraint("(status = 'draft') = (queued_at IS NULL)", name="queued_unless_draft"),
@@ -473,3 +477,14 @@ class AuditEvent(db.Model):
     actor: Mapped[str] = mapped_column(String(254))  # the account's email then, or "cli"/"anonymous"
     action: Mapped[str] = mapped_column(String(64), index=True)
     details: Mapped[str] = mapped_column(db.Text, default="{}")  # JSON; never a signer's name or email
+
+
+class CampaignUpdateText(db.Model):
+    """An update's subject and body in a language other than the default one (which CampaignUpdate
+    holds). A signer whose language has none gets the default's words inside their own language's
+    greeting and footer. Any code in LANGUAGES may have one: a new language needs no new column."""
+
+    update_id: Mapped[int] = mapped_column(ForeignKey("campaign_update.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body_markdown: Mapped[str] = mapped_column(db.Text)

@@ -275,13 +275,14 @@ def mailbox(app):
 
 @pytest.fixture
 def sign_via_form(client):
-    """Fill in and send a sign-up form through the test client; returns the response."""
+    """Fill in and send a sign-up form through the test client (lang="cy": the Welsh form); returns the response."""
 
-    def submit(sector="education", query="", **fields):
-        page = client.get(f"/sign/{sector}{query}")
+    def submit(sector="education", query="", lang=None, **fields):
+        path = f"{'/' + lang if lang else ''}/sign/{sector}{query}"
+        page = client.get(path)
         data = {"name": "Grace Hopper", "email": "grace@example.com", "csrf_token": csrf_token(page.text)}
         data.update(fields)
-        return client.post(f"/sign/{sector}{query}", data=data)
+        return client.post(path, data=data)
 
     return submit
 

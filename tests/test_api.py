@@ -2,6 +2,7 @@
 
 import pytest
 
+from app import content_loader
 from app.extensions import db
 
 
@@ -12,7 +13,7 @@ def test_counts_document_shape(client):
     assert set(body) == {"total", "paper", "verified_total", "updated_at", "sectors", "organisations"}
     assert [s["slug"] for s in body["sectors"]] == ["education", "health", "policing", "local-services", "public"]
     assert set(body["sectors"][0]) >= {"slug", "name", "count", "goal", "next_goal", "verified"}
-    assert set(body["organisations"][0]) == {"slug", "name", "count", "paper", "verified"}
+    assert set(body["organisations"][0]) == {"slug", "name", "name_cy", "count", "paper", "verified"}
     assert "neu" in [o["slug"] for o in body["organisations"]]
 
 
@@ -38,8 +39,9 @@ def test_filters_narrow_the_document(client, make_signup, confirm_all, org_id):
     assert sector["total"] == 2 and [s["slug"] for s in sector["sectors"]] == ["education"]
     assert sector["organisations"] == []
     org = client.get("/api/v1/counts?org=neu").json
+    welsh = content_loader.name_of("organisations", "neu", language="cy")
     assert org["total"] == 2 and org["organisations"] == [
-        {"slug": "neu", "name": "National Education Union", "count": 2, "paper": 0, "verified": 0}
+        {"slug": "neu", "name": "National Education Union", "name_cy": welsh, "count": 2, "paper": 0, "verified": 0}
     ]
     both = client.get("/api/v1/counts?sector=education&org=neu").json
     assert both["total"] == 1

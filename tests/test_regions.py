@@ -106,8 +106,8 @@ def test_document_shape(client, add):
     assert body["updated_at"].endswith("+00:00")
     assert [r["slug"] for r in body["regions"]] == REGION_SLUGS
     for region in body["regions"]:
-        assert set(region) == {"slug", "name", "count", "areas"} and region["areas"]
-        assert all(set(area) == {"code", "name", "count"} for area in region["areas"])
+        assert set(region) == {"slug", "name", "name_cy", "count", "areas"} and region["areas"]
+        assert all(set(area) == {"code", "name", "name_cy", "count"} for area in region["areas"])
     every_area = {area["code"] for region in body["regions"] for area in region["areas"]}
     assert every_area == {area.code for area in geography.areas()}
     wales = next(r for r in body["regions"] if r["slug"] == "wales")

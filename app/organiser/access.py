@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db, login_manager
@@ -43,6 +44,13 @@ def load_organiser(_request) -> Organiser | None:
     )
 
 
+@login_manager.unauthorized_handler
+def ask_to_sign_in():
+    """Flask-Login's own answer (its message flashed, the sign-in page with next), in the page's language."""
+    flash(_("Sign in to see that page."))
+    return redirect(url_for("organiser.login", next=request.full_path.rstrip("?")))
+
+
 @bp.before_request
 def require_sign_in_and_two_factor():
     """Before any organiser view runs (and so before any name or email is shown): sign-in,
@@ -51,11 +59,11 @@ def require_sign_in_and_two_factor():
         return None
     if not current_user.is_authenticated:
         if session.pop(SESSION_TOKEN, None) is not None:
-            flash("Your session has ended. Sign in again.")
+            flash(_("Your session has ended. Sign in again."))
             return redirect(url_for(".login", next=request.path))
         return login_manager.unauthorized()
     if not current_user.totp_enabled:
-        flash("Set up two-factor sign-in to continue.")
+        flash(_("Set up two-factor sign-in to continue."))
         return redirect(url_for(".two_factor"))
     return None
 

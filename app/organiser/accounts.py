@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from app.extensions import db
 from app.organiser import bp
@@ -22,16 +24,18 @@ def accounts():
 @bp.post("/accounts/<int:account_id>/disable")
 @admin_required
 def disable_account(account_id: int):
-    return _change(organisers.disable_organiser, account_id, "Account {} is disabled and signed out everywhere.")
+    return _change(
+        organisers.disable_organiser, account_id, _l("Account %(id)s is disabled and signed out everywhere.")
+    )
 
 
 @bp.post("/accounts/<int:account_id>/enable")
 @admin_required
 def enable_account(account_id: int):
-    return _change(organisers.enable_organiser, account_id, "Account {} can sign in again.")
+    return _change(organisers.enable_organiser, account_id, _l("Account %(id)s can sign in again."))
 
 
-def _change(change: Callable[..., object], account_id: int, done: str):
+def _change(change: Callable[..., object], account_id: int, done: LazyString):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
@@ -39,5 +43,5 @@ def _change(change: Callable[..., object], account_id: int, done: str):
     except organisers.AccountError as error:
         flash(str(error))
     else:
-        flash(done.format(account_id))
+        flash(done % {"id": account_id})
     return redirect(url_for(".accounts"), 303)

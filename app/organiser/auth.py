@@ -6,6 +6,8 @@ import logging
 import time
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
 from app.extensions import db, keys
@@ -19,11 +21,11 @@ from app.services import two_factor as totp
 
 log = logging.getLogger(__name__)
 
-LOGIN_FAILED = (
+LOGIN_FAILED = _l(
     "We could not sign you in with that email address and password. "
     "After several failed tries, signing in is paused for a while."
 )
-CODE_FAILED = "That code did not work. Each code works once: if you have just used it, wait for the next one."
+CODE_FAILED = _l("That code did not work. Each code works once: if you have just used it, wait for the next one.")
 
 # Between a right password and a right code the cookie holds [account id, unix time]: no
 # session exists until the code is accepted, and the password step expires.
@@ -51,7 +53,7 @@ def login():
             return redirect(url_for(".login_code", next=_safe_next()), 303)
         else:
             token = organiser_sessions.start_session(db.session, organiser)
-            return _signed_in(token, url_for(".two_factor"), "Every organiser account needs two-factor sign-in.")
+            return _signed_in(token, url_for(".two_factor"), _("Every organiser account needs two-factor sign-in."))
     status = 400 if form.is_submitted() else 200
     return make_response(render_template("organiser/login.html", form=form, error=error), status)
 
@@ -80,7 +82,7 @@ def logout():
     organiser_sessions.end_session(db.session, current_user, session[SESSION_TOKEN])
     logout_user()
     session.clear()
-    flash("You have signed out.")
+    flash(_("You have signed out."))
     return redirect(url_for(".login"), 303)
 
 
@@ -105,7 +107,7 @@ def set_password(token: str):
         except organisers.AccountError as error:
             form.password.errors.append(str(error))
         else:
-            flash("Your password is set. Sign in with it now.")
+            flash(_("Your password is set. Sign in with it now."))
             return redirect(url_for(".login"), 303)
     status = 400 if form.errors else 200
     return make_response(render_template("organiser/password.html", form=form, organiser=organiser), status)
@@ -135,7 +137,7 @@ def two_factor():
         except organisers.AccountError as error:
             form.code.errors.append(str(error))
         else:
-            flash("Two-factor sign-in is on.")
+            flash(_("Two-factor sign-in is on."))
             return redirect(url_for(".dashboard"), 303)
     if totp.totp_secret(keys(), current_user) is None:
         totp.begin_totp_setup(db.session, keys(), current_user)
@@ -148,8 +150,13 @@ def two_factor():
 
 
 def _safe_next() -> str | None:
+    """The organiser page to go on to after signing in, in this page's language ("next" may carry
+    the language's prefix, as Flask-Login's does, or not); None for anywhere else."""
     target = request.args.get("next", "")
-    return target if target.startswith("/organiser") and "//" not in target else None
+    root = request.script_root
+    if root and target.startswith(f"{root}/"):
+        target = target[len(root) :]
+    return root + target if target.startswith("/organiser") and "//" not in target else None
 
 
 def _signed_in(token: str, target: str, message: str | None = None):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, make_response, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from app.content_loader import name_of
 from app.extensions import db, keys
 from app.models import Organisation, Sector, utcnow
 from app.organiser import bp
@@ -16,15 +18,18 @@ from app.services.counts import UnknownFilter
 from app.services.export import DayOutOfRange, ExportFilters, ExportFormat, ExportScope, stream_export
 
 
-def _choices(model) -> list[SelectChoice]:
-    rows = db.session.execute(select(model.slug, model.name).order_by(model.position)).all()
-    return [SelectChoice("", "All")] + [SelectChoice(slug, name) for slug, name in rows]
+def _choices(model, kind: str) -> list[SelectChoice]:
+    """An "All" choice, then every sector or union (kind: "sectors" or "organisations") named in the page's language."""
+    rows = db.session.execute(select(model).order_by(model.position)).scalars()
+    return [SelectChoice("", _("All"))] + [SelectChoice(row.slug, name_of(kind, row)) for row in rows]
 
 
 def _export_form() -> ExportForm:
     form = ExportForm(request.args)
-    form.sector.choices = _choices(Sector)
-    form.org.choices = _choices(Organisation) if current_user.is_admin else [SelectChoice("", "Your union")]
+    form.sector.choices = _choices(Sector, "sectors")
+    form.org.choices = (
+        _choices(Organisation, "organisations") if current_user.is_admin else [SelectChoice("", _("Your union"))]
+    )
     return form
 
 

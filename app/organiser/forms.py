@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,31 +23,35 @@ from app.services.days import FIRST_DAY, LAST_DAY, OUT_OF_RANGE
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+    email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code from your authenticator app",
-        validators=[DataRequired("Enter the 6-digit code."), Length(max=10)],
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(_l("Enter the 6-digit code.")), Length(max=10)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "class": "input-short"},
     )
 
 
 class PasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
-        validators=[DataRequired("Enter a password."), Length(max=200)],
-        description="At least 12 characters. A few unrelated words make a strong one.",
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a password.")), Length(max=200)],
+        description=_l("At least 12 characters. A few unrelated words make a strong one."),
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class ResetRequestForm(FlaskForm):
     email = EmailField(
-        "Email address",
-        validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)],
+        _l("Email address"),
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
     )
 
 
@@ -60,7 +66,7 @@ class DayField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter a date like 2026-03-10.") from None
+            raise ValueError(_l("Enter a date like 2026-03-10.")) from None
 
     @staticmethod
     def _in_range(form, field) -> None:
@@ -71,7 +77,9 @@ class DayField(DateField):
 def not_before(start: DayField, end: DayField) -> None:
     """For an end field's inline validator: a range that ends before it starts is a mistake."""
     if start.data and end.data and not start.errors and end.data < start.data:
-        raise ValidationError(f"Enter a date on or after {start.data.isoformat()}, the start of the range.")
+        raise ValidationError(
+            _("Enter a date on or after %(day)s, the start of the range.", day=start.data.isoformat())
+        )
 
 
 class ExportForm(FlaskForm):
@@ -80,20 +88,20 @@ class ExportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    sector = SelectField("Sector", validate_choice=False)
-    org = SelectField("Union", validate_choice=False)
-    source = StringField("Source", validators=[Optional(), Length(max=64)])
-    confirmed_from = DayField("Confirmed from")
-    confirmed_to = DayField("Confirmed to")
+    sector = SelectField(_l("Sector"), validate_choice=False)
+    org = SelectField(_l("Union"), validate_choice=False)
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=64)])
+    confirmed_from = DayField(_l("Confirmed from"))
+    confirmed_to = DayField(_l("Confirmed to"))
     consent_updates = SelectField(
-        "Consented to updates",
-        choices=[SelectChoice("", "Either"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        _l("Consented to updates"),
+        choices=[SelectChoice("", _l("Either")), SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
         validate_choice=False,
     )
 
     def validate_consent_updates(self, field) -> None:
         if field.data not in (None, "", "yes", "no"):
-            raise ValidationError("Choose yes, no or either.")
+            raise ValidationError(_("Choose yes, no or either."))
 
     def validate_confirmed_to(self, field) -> None:
         not_before(self.confirmed_from, field)
@@ -103,29 +111,29 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    email = StringField("Exact email", validators=[Optional(), Length(max=254)])
-    domain = StringField("Email domain", validators=[Optional(), Length(max=253)])
-    source = StringField("Source", validators=[Optional(), Length(max=64)])
+    email = StringField(_l("Exact email"), validators=[Optional(), Length(max=254)])
+    domain = StringField(_l("Email domain"), validators=[Optional(), Length(max=253)])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=64)])
     status = SelectField(
-        "Status",
+        _l("Status"),
         choices=[
-            SelectChoice("", "Any"),
-            SelectChoice("pending", "Pending"),
-            SelectChoice("confirmed", "Confirmed"),
-            SelectChoice("held", "Held"),
-            SelectChoice("invalid", "Invalid"),
+            SelectChoice("", _l("Any")),
+            SelectChoice("pending", _l("Pending")),
+            SelectChoice("confirmed", _l("Confirmed")),
+            SelectChoice("held", _l("Held")),
+            SelectChoice("invalid", _l("Invalid")),
         ],
         validate_choice=False,  # the moderation service rejects unknown statuses
     )
-    created_from = DayField("Signed from")
-    created_to = DayField("Signed to")
+    created_from = DayField(_l("Signed from"))
+    created_to = DayField(_l("Signed to"))
 
     def validate_created_to(self, field) -> None:
         not_before(self.created_from, field)
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired("Give a reason."), Length(max=200)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=200)])
 
 
 class BulkForm(ReasonForm):
@@ -135,12 +143,12 @@ class BulkForm(ReasonForm):
 class SelectionForm(ReasonForm):
     """The rows ticked on a page of moderation results, and why."""
 
-    ids = SelectMultipleField(coerce=int, validate_choice=False, validators=[DataRequired("Select a sign-up.")])
+    ids = SelectMultipleField(coerce=int, validate_choice=False, validators=[DataRequired(_l("Select a sign-up."))])
 
 
 class BlockDomainForm(FlaskForm):
-    domain = StringField("Domain", validators=[DataRequired("Enter a domain."), Length(max=253)])
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=200)])
+    domain = StringField(_l("Domain"), validators=[DataRequired(_l("Enter a domain.")), Length(max=253)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=200)])
 
 
 class EmptyForm(FlaskForm):
@@ -148,17 +156,17 @@ class EmptyForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
-    paused = BooleanField("Pause signing")
+    paused = BooleanField(_l("Pause signing"))
 
 
 class UpdateForm(FlaskForm):
     """An update to signers: subject, Markdown body and audience (ids as strings, "" for all)."""
 
-    subject = StringField("Subject", validators=[DataRequired("Enter a subject."), Length(max=200)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])
     body = TextAreaField(
-        "Message",
-        description="Markdown: *emphasis*, **bold**, [links](https://example.org), lists. HTML is shown as text.",
-        validators=[DataRequired("Write the message."), Length(max=20_000)],
+        _l("Message"),
+        description=_l("Markdown: *emphasis*, **bold**, [links](https://example.org), lists. HTML is shown as text."),
+        validators=[DataRequired(_l("Write the message.")), Length(max=20_000)],
     )
-    sector = SelectField("Sector", validate_choice=True)
-    union = SelectField("Union", validate_choice=True)
+    sector = SelectField(_l("Sector"), validate_choice=True)
+    union = SelectField(_l("Union"), validate_choice=True)

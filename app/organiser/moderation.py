@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db, forget_reference, keys
@@ -105,7 +107,7 @@ def reveal(signature_id: int):
 def moderate(signature_id: int, action: str):
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash("Give a reason of up to 200 characters.")
+        flash(_("Give a reason of up to 200 characters."))
         return redirect(_back(), 303)
     try:
         if action == "invalidate":
@@ -115,7 +117,10 @@ def moderate(signature_id: int, action: str):
     except moderation.ModerationError as error:
         flash(str(error))
     else:
-        flash(f"Signature {signature_id}: {action}d.")
+        if action == "invalidate":
+            flash(_("Signature %(id)s: invalidated.", id=signature_id))
+        else:
+            flash(_("Signature %(id)s: deleted.", id=signature_id))
     return redirect(_back(), 303)
 
 
@@ -125,15 +130,32 @@ def moderate_selection(action: str):
     """The rows ticked on a page of results, invalidated or deleted together (each audited)."""
     form = SelectionForm()
     if not form.validate_on_submit():
-        flash(" ".join(error for errors in form.errors.values() for error in errors))
+        flash(" ".join(str(error) for errors in form.errors.values() for error in errors))
         return redirect(_back(), 303)
     try:
         changed = moderation.moderate_selected(db.session, actor(), action, form.ids.data, form.reason.data)
     except moderation.ModerationError as error:
         flash(str(error))
     else:
-        flash(f"{changed} of {len(set(form.ids.data))} selected sign-ups {action}d.")
+        flash(_selection_done(action, changed, len(set(form.ids.data))))
     return redirect(_back(), 303)
+
+
+def _selection_done(action: str, changed: int, selected: int) -> str:
+    # English says "sign-ups" whatever the number, as it always has; ngettext gives Welsh its plural forms.
+    if action == "invalidate":
+        return ngettext(
+            "%(changed)s of %(num)s selected sign-ups invalidated.",
+            "%(changed)s of %(num)s selected sign-ups invalidated.",
+            selected,
+            changed=changed,
+        )
+    return ngettext(
+        "%(changed)s of %(num)s selected sign-ups deleted.",
+        "%(changed)s of %(num)s selected sign-ups deleted.",
+        selected,
+        changed=changed,
+    )
 
 
 @bp.route("/moderation/bulk", methods=["GET", "POST"])
@@ -151,7 +173,7 @@ def moderation_bulk():
             changed = moderation.bulk_invalidate(
                 db.session, keys(), actor(), criteria, form.reason.data, form.expected.data
             )
-            flash(f"{changed} sign-ups invalidated.")
+            flash(ngettext("%(num)s sign-ups invalidated.", "%(num)s sign-ups invalidated.", changed))
             return redirect(url_for(".moderation_search", **_search_args()), 303)
         matched = moderation.count_matching(db.session, keys(), criteria)
     except moderation.ModerationError as error:
@@ -179,7 +201,7 @@ def release(signature_id: int):
     except moderation.ModerationError as error:
         flash(str(error))
     else:
-        flash("Released: we have sent its confirmation email.")
+        flash(_("Released: we have sent its confirmation email."))
     return redirect(_back(".held"), 303)
 
 
@@ -195,8 +217,11 @@ def blocked_domains():
         else:
             forget_reference()
             flash(
-                "Domain blocked: new sign-ups from it will be held for review within "
-                f"{_reference_lifetime()} seconds on every server."
+                _(
+                    "Domain blocked: new sign-ups from it will be held for review within %(seconds)s seconds "
+                    "on every server.",
+                    seconds=_reference_lifetime(),
+                )
             )
             return redirect(url_for(".blocked_domains"), 303)
     return make_response(

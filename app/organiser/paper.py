@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -96,7 +97,7 @@ def record_tally():
         except paper.TallyRefused as error:
             _refused(form, error)
         else:
-            flash(f"Recorded {tally.count:,} on paper at {tally.event_name}.")
+            flash(_("Recorded %(count)s on paper at %(event)s.", count=f"{tally.count:,}", event=tally.event_name))
             return redirect(url_for(".paper_tallies"), 303)
     return _paper_page(form, 400)
 
@@ -127,7 +128,7 @@ def correct_tally(tally_id: int):
         except paper.TallyRefused as error:
             _refused(form, error)
         else:
-            flash("Tally corrected.")
+            flash(_("Tally corrected."))
             return redirect(url_for(".paper_tallies"), 303)
     if form.is_submitted():
         status = 400
@@ -153,7 +154,7 @@ def withdraw_tally(tally_id: int):
         except paper.TallyRefused as error:
             form.reason.errors = [*form.reason.errors, str(error)]
         else:
-            flash("Tally withdrawn: it no longer counts.")
+            flash(_("Tally withdrawn: it no longer counts."))
             return redirect(url_for(".paper_tallies"), 303)
     correct = CorrectTallyForm(formdata=None)
     _choices(correct)
@@ -172,7 +173,7 @@ def paper_upload():
         return render_template("organiser/paper_import.html", form=form), 400 if form.is_submitted() else 200
     upload = form.file.data
     if upload is None or not getattr(upload, "filename", ""):
-        form.file.errors = ["Choose a CSV file to upload."]
+        form.file.errors = [_("Choose a CSV file to upload.")]
         return render_template("organiser/paper_import.html", form=form), 400
     try:
         text = paper_import.decode(upload.read(MAX_BYTES + 1))
@@ -197,7 +198,7 @@ def start_paper_import():
     moving its progress bar; without JavaScript every batch runs here and the result page shows."""
     form = StartImportForm()
     if not form.validate_on_submit():
-        return _import_error("The import form was incomplete: upload the file again.")
+        return _import_error(_("The import form was incomplete: upload the file again."))
     try:
         started = paper_import.start_import(
             db.session,
@@ -222,7 +223,7 @@ def paper_import_batch(import_id: int):
     running = _own_import(import_id)
     form = BatchForm()
     if not form.validate_on_submit():
-        return jsonify(error="Send the previewed file's text with the page's token."), 400
+        return jsonify(error=_("Send the previewed file's text with the page's token.")), 400
     try:
         running = _batch(running, form.text.data)
     except ImportRefused as error:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from app.content_loader import name_of
 from app.models import PAPER_TALLY_MAX
 from app.services.paper import EVENT_NAME_MAX, REASON_MAX
-from app.services.paper_import import MAX_BYTES
+from app.services.paper_import import MAX_BYTES, MAX_ROWS
 
 
 class WholeNumberField(IntegerField):
@@ -20,7 +23,7 @@ class WholeNumberField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter how many people signed, as a whole number, like 25.") from None
+            raise ValueError(_l("Enter how many people signed, as a whole number, like 25.")) from None
 
 
 class EventDateField(DateField):
@@ -28,16 +31,17 @@ class EventDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError("Enter the date of the event, like 2026-11-30.") from None
+            raise ValueError(_l("Enter the date of the event, like 2026-11-30.")) from None
 
 
 def _event_name() -> StringField:
     return StringField(
-        "Event",
-        description="Where people signed, like “Leeds branch meeting”. No names of people, please.",
+        _l("Event"),
+        description=_l("Where people signed, like “Leeds branch meeting”. No names of people, please."),
         validators=[
-            DataRequired("Enter the event's name."),
-            Length(max=EVENT_NAME_MAX, message=f"The event's name must be {EVENT_NAME_MAX} characters or fewer."),
+            DataRequired(_l("Enter the event's name.")),
+            # WTForms puts the limit into %(max)d.
+            Length(max=EVENT_NAME_MAX, message=_l("The event's name must be %(max)d characters or fewer.")),
         ],
         render_kw={"maxlength": EVENT_NAME_MAX},
     )
@@ -45,11 +49,11 @@ def _event_name() -> StringField:
 
 def _reason() -> StringField:
     return StringField(
-        "Why",
-        description="For the audit log.",
+        _l("Why"),
+        description=_l("For the audit log."),
         validators=[
-            DataRequired("Say why, for the audit log."),
-            Length(max=REASON_MAX, message=f"The reason must be {REASON_MAX} characters or fewer."),
+            DataRequired(_l("Say why, for the audit log.")),
+            Length(max=REASON_MAX, message=_l("The reason must be %(max)d characters or fewer.")),
         ],
         render_kw={"maxlength": REASON_MAX},
     )
@@ -60,15 +64,17 @@ class TallyForm(FlaskForm):
 
     event_name = _event_name()
     event_date = EventDateField(
-        "Date of the event",
-        validators=[InputRequired("Enter the date of the event.")],
+        _l("Date of the event"),
+        validators=[InputRequired(_l("Enter the date of the event."))],
         render_kw={"class": "input-short"},
     )
-    sector = SelectField("Sector", validators=[DataRequired("Choose a sector from the list.")], validate_choice=False)
-    organisation = SelectField("Union", validate_choice=False)
+    sector = SelectField(
+        _l("Sector"), validators=[DataRequired(_l("Choose a sector from the list."))], validate_choice=False
+    )
+    organisation = SelectField(_l("Union"), validate_choice=False)
     count = WholeNumberField(
-        "How many people signed",
-        validators=[InputRequired("Enter how many people signed, as a whole number, like 25.")],
+        _l("How many people signed"),
+        validators=[InputRequired(_l("Enter how many people signed, as a whole number, like 25."))],
         render_kw={"class": "input-short", "inputmode": "numeric", "min": 1},
     )
     max_count = PAPER_TALLY_MAX  # a union organiser's form says ORGANISER_MAX (set_choices)
@@ -76,26 +82,32 @@ class TallyForm(FlaskForm):
     def set_choices(self, sectors, organisations, fixed_organisation=None, max_count=PAPER_TALLY_MAX) -> None:
         self.max_count = max_count
         self.count.render_kw = {**self.count.render_kw, "max": max_count}
-        self.sector.choices = [SelectChoice(str(s.id), s.name) for s in sectors]
+        self.sector.choices = [SelectChoice(str(s.id), name_of("sectors", s)) for s in sectors]
         if fixed_organisation is not None:
-            self.organisation.choices = [SelectChoice(str(fixed_organisation.id), fixed_organisation.name)]
+            self.organisation.choices = [
+                SelectChoice(str(fixed_organisation.id), name_of("organisations", fixed_organisation))
+            ]
         else:
-            self.organisation.choices = [SelectChoice("", "No union")] + [
-                SelectChoice(str(o.id), o.name) for o in organisations
+            self.organisation.choices = [SelectChoice("", _("No union"))] + [
+                SelectChoice(str(o.id), name_of("organisations", o)) for o in organisations
             ]
 
     def validate_sector(self, field) -> None:
         if field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError("Choose a sector from the list.")
+            raise ValidationError(_("Choose a sector from the list."))
 
     def validate_organisation(self, field) -> None:
         if field.data and field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError("Choose a union from the list.")
+            raise ValidationError(_("Choose a union from the list."))
 
     def validate_count(self, field) -> None:
         if field.data is not None and not 1 <= field.data <= self.max_count:
-            more = "" if self.max_count == PAPER_TALLY_MAX else " Ask an admin to record a bigger tally."
-            raise ValidationError(f"Enter a number from 1 to {self.max_count:,}.{more}")
+            most = f"{self.max_count:,}"
+            if self.max_count == PAPER_TALLY_MAX:
+                raise ValidationError(_("Enter a number from 1 to %(most)s.", most=most))
+            raise ValidationError(
+                _("Enter a number from 1 to %(most)s. Ask an admin to record a bigger tally.", most=most)
+            )
 
 
 class CorrectTallyForm(TallyForm):
@@ -109,8 +121,12 @@ class WithdrawTallyForm(FlaskForm):
 class UploadForm(FlaskForm):
     event_name = _event_name()
     file = FileField(
-        "CSV file",
-        description=f"Columns name, email, sector, union, postcode; at most 500 people and {MAX_BYTES // 1024} KB.",
+        _l("CSV file"),
+        description=_l(
+            "Columns name, email, sector, union, postcode; at most %(rows)s people and %(size)s KB.",
+            rows=MAX_ROWS,
+            size=MAX_BYTES // 1024,
+        ),
         render_kw={"accept": ".csv,text/csv"},
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from app.extensions import db, forget_reference
 from app.organiser import bp
@@ -18,10 +19,11 @@ def settings():
     if form.validate_on_submit():
         set_signing_paused(db.session, actor(), form.paused.data)
         forget_reference()
-        flash(
-            ("Signing is paused" if form.paused.data else "Signing is open")
-            + f" on every server within {current_app.config['REFERENCE_CACHE_SECONDS']:g} seconds."
-        )
+        seconds = f"{current_app.config['REFERENCE_CACHE_SECONDS']:g}"
+        if form.paused.data:
+            flash(_("Signing is paused on every server within %(seconds)s seconds.", seconds=seconds))
+        else:
+            flash(_("Signing is open on every server within %(seconds)s seconds.", seconds=seconds))
         return redirect(url_for(".settings"), 303)
     form.paused.data = signing_paused(db.session)
     return render_template("organiser/settings.html", form=form)

@@ -4,6 +4,7 @@ who did not agree to sharing only through the disclosure rule."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.extensions import db
@@ -11,7 +12,7 @@ from app.organiser import bp
 from app.organiser.access import scope_org_id
 from app.services.dashboard import dashboard as dashboard_figures
 from app.services.dashboard import union_dashboard
-from app.services.disclosure import RULE, THRESHOLD
+from app.services.disclosure import THRESHOLD
 from app.services.settings import signing_paused
 
 
@@ -24,7 +25,17 @@ def dashboard():
         "organiser/dashboard.html",
         d=figures,
         union=org_id is not None,
-        rule=RULE,
+        rule=_rule(),
         threshold=THRESHOLD,
         paused=signing_paused(db.session),
+    )
+
+
+def _rule() -> str:
+    """disclosure.RULE in the page's language (test_dashboard checks the English is RULE itself)."""
+    return _(
+        "Figures about fewer than %(threshold)s people are not shown, and neither is what they are about: such rows "
+        "are added together under “other”, which is shown only if it comes to %(threshold)s or more. Where a hidden "
+        "figure could still be worked out from the figures shown, the smallest shown rows are hidden with it.",
+        threshold=THRESHOLD,
     )

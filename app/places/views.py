@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import abort, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
 
 from app import content_loader
 from app.errors import error_response
 from app.extensions import db
+from app.i18n import current_language
 from app.models import utcnow
 from app.places import bp
 from app.services import disclosure, geography
@@ -18,6 +22,7 @@ from app.services.delivery_packs import UnknownRegion, delivery_pack, region_fig
 from app.services.embed import SLUG_PATTERN
 from app.services.place_map import page_words, place_map, rate_per_100k
 from app.services.regions import FILTERED_ROUNDING, count_by_place
+from app.widget.text import in_place
 
 MAP_FILTERS = ("sector", "org")
 UK = ZoneInfo("Europe/London")
@@ -31,15 +36,15 @@ def _filters() -> dict[str, str]:
     """?sector= and ?org= (an empty value means all, as the form's first option sends it)."""
     unknown = sorted(set(request.args) - set(MAP_FILTERS))
     if unknown:
-        raise BadFilter(f"Unknown parameter {unknown[0]!r}; the map takes only sector and org.")
+        raise BadFilter(_("Unknown parameter %(name)s; the map takes only sector and org.", name=repr(unknown[0])))
     filters = {}
     for name in MAP_FILTERS:
         values = request.args.getlist(name)
         if len(values) > 1:
-            raise BadFilter(f"Give {name} at most once.")
+            raise BadFilter(_("Give %(name)s at most once.", name=name))
         if values and values[0]:
             if not SLUG_PATTERN.match(values[0]):
-                raise BadFilter(f"{name} must be a slug like 'education' or 'neu'.")
+                raise BadFilter(_("%(name)s must be a slug like 'education' or 'neu'.", name=name))
             filters[name] = values[0]
     return filters
 
@@ -54,8 +59,24 @@ def _words() -> dict:
 
 
 def _taken(now: datetime) -> str:
+    """When the figures were taken, in UK time: "14:05 on 5 March 2025 (UK time)"."""
     local = now.astimezone(UK)
-    return f"{local:%H:%M} on {local.day} {local:%B %Y} (UK time)"
+    return _("%(time)s on %(date)s (UK time)", time=f"{local:%H:%M}", date=format_date(local.date(), "d MMMM y"))
+
+
+def _in_place(slug: str) -> str:
+    return in_place(slug, current_language())
+
+
+@bp.context_processor
+def _place_names() -> dict:
+    """Places by name in the page's language: place_name("wales") "Cymru", in_place("wales") "yng
+    Nghymru", area_name(area) "Caerdydd" (where the content has a Welsh name)."""
+    return {
+        "place_name": geography.place_name,
+        "in_place": _in_place,
+        "area_name": partial(content_loader.name_of, "areas"),
+    }
 
 
 def _filter_choices(filters: dict[str, str]) -> dict:
@@ -72,8 +93,10 @@ def map_page():
     try:
         filters = _filters()
         counts = count_by_place(db.session, **filters)
-    except (BadFilter, UnknownFilter) as error:
-        return error_response(400, str(error), "We could not show that map")
+    except BadFilter as error:
+        return error_response(400, str(error), _("We could not show that map"))
+    except UnknownFilter as error:
+        return error_response(400, str(error), _("We could not show that map"))
     return render_template(
         "places/map.html",
         counts=counts,
@@ -98,8 +121,10 @@ def region_page(region_slug: str):
         region = region_figures(db.session, region_slug, **filters)
     except UnknownRegion:
         abort(404)
-    except (BadFilter, UnknownFilter) as error:
-        return error_response(400, str(error), "We could not show that region")
+    except BadFilter as error:
+        return error_response(400, str(error), _("We could not show that region"))
+    except UnknownFilter as error:
+        return error_response(400, str(error), _("We could not show that region"))
     return render_template(
         "places/region.html",
         region=region,
@@ -114,7 +139,7 @@ def region_page(region_slug: str):
 def delivery(region_slug: str):
     """A region's pack to print or save as PDF for elected members: the pledge and counts, no names."""
     if request.args:
-        return error_response(400, "A delivery pack takes no query parameters.", "We could not make that pack")
+        return error_response(400, _("A delivery pack takes no query parameters."), _("We could not make that pack"))
     try:
         pack = delivery_pack(db.session, region_slug)
     except UnknownRegion:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from app import content_loader
 from app.i18n import current_language
 from app.services.confirmation import Confirmation
 from app.services.normalise import NAME_MAX, InvalidInput, clean_name, normalise_email, normalise_postcode
@@ -33,10 +36,11 @@ def _checked(normaliser, **kwargs):
 def _name_field() -> StringField:
     """The name as the sign-up form and the confirmation page both ask for it: one rule (clean_name)."""
     return StringField(
-        "Full name",
+        _l("Full name"),
         validators=[
-            DataRequired("Enter your name."),
-            Length(max=NAME_MAX, message=f"Your name must be {NAME_MAX} characters or fewer."),
+            DataRequired(_l("Enter your name.")),
+            # WTForms puts the limit into %(max)d.
+            Length(max=NAME_MAX, message=_l("Your name must be %(max)d characters or fewer.")),
             _checked(clean_name),
         ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX, "spellcheck": "false"},
@@ -49,42 +53,42 @@ class SignForm(FlaskForm):
 
     name = _name_field()
     email = EmailField(
-        "Email address",
-        description="We will send you a link to confirm your signature.",
+        _l("Email address"),
+        description=_l("We will send you a link to confirm your signature."),
         validators=[
-            DataRequired("Enter your email address."),
-            Length(max=EMAIL_MAX, message=f"Your email address must be {EMAIL_MAX} characters or fewer."),
+            DataRequired(_l("Enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("Your email address must be %(max)d characters or fewer.")),
             _checked(normalise_email),
         ],
         render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
     )
     postcode = StringField(
-        "Postcode (optional)",
-        description="We keep only the first half, like SW1A, to count signatures by area.",
+        _l("Postcode (optional)"),
+        description=_l("We keep only the first half, like SW1A, to count signatures by area."),
         validators=[
             Optional(),
-            Length(max=POSTCODE_MAX, message="Enter a UK postcode, like SW1A 1AA."),
+            Length(max=POSTCODE_MAX, message=_l("Enter a UK postcode, like SW1A 1AA.")),
             _checked(normalise_postcode),
         ],
         render_kw={"autocomplete": "postal-code", "maxlength": POSTCODE_MAX, "class": "input-short"},
     )
     organisation = SelectField(
-        "Your union (optional)",
-        description="If you are a union member, your signature also counts for your union.",
+        _l("Your union (optional)"),
+        description=_l("If you are a union member, your signature also counts for your union."),
         validate_choice=False,
     )
     source = HiddenField(validators=[Optional(), Length(max=64)])
     # Honeypot: hidden from people by CSS; scripts that fill every field fill it too.
-    website = StringField("Leave this field empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    website = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def set_organisations(self, organisations) -> None:
-        self.organisation.choices = [SelectChoice("", "Not in a union, or prefer not to say")] + [
-            SelectChoice(o.slug, o.name) for o in organisations
+        self.organisation.choices = [SelectChoice("", _("Not in a union, or prefer not to say"))] + [
+            SelectChoice(o.slug, content_loader.name_of("organisations", o)) for o in organisations
         ]
 
     def validate_organisation(self, field) -> None:
         if field.data and field.data not in {choice.value for choice in field.choices}:
-            raise ValidationError("Choose your union from the list.")
+            raise ValidationError(_("Choose your union from the list."))
 
     def cleaned_source(self) -> str | None:
         """Where the signer came from; anything odd is dropped rather than shown as an error."""
@@ -142,11 +146,11 @@ class WorkEmailForm(FlaskForm):
     """The work address to verify a signature with (issue 12): sent one link, then erased."""
 
     work_email = EmailField(
-        "Work email address",
-        description="We send one link to it, then erase it. We never keep the address or its domain.",
+        _l("Work email address"),
+        description=_l("We send one link to it, then erase it. We never keep the address or its domain."),
         validators=[
-            DataRequired("Enter your work email address."),
-            Length(max=EMAIL_MAX, message=f"Your work email address must be {EMAIL_MAX} characters or fewer."),
+            DataRequired(_l("Enter your work email address.")),
+            Length(max=EMAIL_MAX, message=_l("Your work email address must be %(max)d characters or fewer.")),
             _checked(normalise_email),
         ],
         render_kw={"autocomplete": "work email", "maxlength": EMAIL_MAX, "spellcheck": "false"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from app import content_loader as content
 from app.errors import error_response, invalid_link
@@ -32,8 +33,8 @@ def bad_link(error: tokens.BadToken):
     if str(error) == "expired":
         response = error_response(
             410,
-            "This link has expired. Sign the pledge again and we will send you a new one.",
-            "This link has expired",
+            _("This link has expired. Sign the pledge again and we will send you a new one."),
+            _("This link has expired"),
         )
     else:
         response = invalid_link()
@@ -43,7 +44,7 @@ def bad_link(error: tokens.BadToken):
 @bp.errorhandler(ConsentRefused)
 def consent_refused(error: ConsentRefused):
     """A choice the service will not record (say, sharing with "another union"): nothing was saved."""
-    return mark_no_store(error_response(400, str(error), "We could not save your choices"))
+    return mark_no_store(error_response(400, str(error), _("We could not save your choices")))
 
 
 def _confirm_max_age() -> int:

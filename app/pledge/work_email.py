@@ -5,10 +5,12 @@ from __future__ import annotations
 from functools import cache
 
 from flask import current_app, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from app import content_loader
 from app.errors import error_response, invalid_link
 from app.extensions import db, keys, reference
+from app.i18n import current_language
 from app.models import Signature, SignatureStatus
 from app.pledge import THANKS, bp
 from app.pledge.forms import VerifyWorkForm, WorkEmailForm
@@ -25,6 +27,7 @@ from app.services.work_verification import (
     SectorRules,
     VerificationRefused,
     load_rules,
+    not_verified_here,
     offer_token,
     offered_signature,
     request_verification,
@@ -33,10 +36,15 @@ from app.services.work_verification import (
 )
 
 
-@cache
 def work_rules() -> dict[str, SectorRules]:
-    """app/content/work_domains.yaml, read once per process."""
-    return load_rules(content_loader.load_yaml("work_domains"))
+    """app/content/work_domains.yaml with its words ("accepted") in the language being rendered."""
+    return _work_rules(current_language())
+
+
+@cache
+def _work_rules(language: str) -> dict[str, SectorRules]:
+    """Read once per process and language: the domains are the English file's, the words the language's."""
+    return load_rules(content_loader.load_yaml("work_domains", language))
 
 
 @bp.errorhandler(BadWorkLink)
@@ -46,13 +54,15 @@ def bad_work_link(error: BadWorkLink):
     if reason == "expired":
         response = error_response(
             410,
-            "This link has expired: links to verify a work email work for 24 hours. "
-            "Open the link in the email about your signature to manage it, and ask for a new one there.",
-            "This link has expired",
+            _(
+                "This link has expired: links to verify a work email work for 24 hours. "
+                "Open the link in the email about your signature to manage it, and ask for a new one there."
+            ),
+            _("This link has expired"),
         )
     elif reason == "not confirmed":
         response = error_response(
-            409, "This link can no longer be used: the signature is not confirmed.", "This link cannot be used"
+            409, _("This link can no longer be used: the signature is not confirmed."), _("This link cannot be used")
         )
     else:
         response = invalid_link()
@@ -61,7 +71,7 @@ def bad_work_link(error: BadWorkLink):
 
 @bp.errorhandler(VerificationRefused)
 def verification_refused(error: VerificationRefused):
-    return mark_no_store(error_response(400, str(error), "We cannot verify this signature"))
+    return mark_no_store(error_response(400, str(error), _("We cannot verify this signature")))
 
 
 @bp.route("/work-email/<token>", methods=["GET", "POST"])
@@ -71,7 +81,7 @@ def work_email(token: str):
     signature = offered_signature(db.session, keys(), token)
     sector_rules = work_rules().get(signature.sector.slug)
     if sector_rules is None:
-        raise VerificationRefused(f"We do not verify signatures in the {signature.sector.name} sector.")
+        raise VerificationRefused(not_verified_here(signature.sector))
     form = WorkEmailForm()
     if request.method == "GET" or not form.validate_on_submit():
         return _form_page(signature, sector_rules, form, 200 if request.method == "GET" else 400)
@@ -107,14 +117,14 @@ def work_email_verify(token: str):
             "pledge/work_email_verify.html", form=VerifyWorkForm(), signature=signature, sector=signature.sector
         )
     if not VerifyWorkForm().validate_on_submit():
-        return error_response(400, "This form had expired or was missing its security code. Open the link again.")
+        return error_response(400, _("This form had expired or was missing its security code. Open the link again."))
     try:
         signature = verify_work_email(db.session, keys(), token)
     except MailboxAlreadyUsed:
         return error_response(
             409,
-            "This work email address has already verified a signature. Each work address can verify one.",
-            "This address has been used",
+            _("This work email address has already verified a signature. Each work address can verify one."),
+            _("This address has been used"),
         )
     return render_template("pledge/work_email_verified.html", sector=signature.sector)
 

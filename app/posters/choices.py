@@ -1,7 +1,8 @@
 """What a poster is for: whose count it shows, where its QR code leads, and its words.
 
 The choices are the embed builder's (a sector, a union or both, and a campaign code) checked by
-the same rules, so a poster credits sign-ups just as an embed does.
+the same rules, so a poster credits sign-ups just as an embed does. A poster is in the page's
+language: one made at /cy/posters says its words in Welsh and its QR code opens the Welsh form.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
+from flask_babel import gettext as _
+
 from app import content_loader
-from app.services.embed import InvalidEmbed, Target, fill, parse_options, parse_slug, sign_link
+from app.services.embed import InvalidEmbed, Target, fill, parse_slug, sign_link
 from app.urls import absolute_url_for
-from app.widget.cards import Card, card_for, query_values
-from app.widget.text import languages
+from app.widget.cards import Card, card_for, options_from, query_values
 
 POSTER_PARAMETERS = ("sector", "org", "source")
 # Credited to sign-ups from a poster whose maker gave no campaign code of their own.
@@ -61,8 +64,8 @@ def poster_from_query() -> Poster:
     values = query_values(POSTER_PARAMETERS)
     target = Target(sector=parse_slug("sector", values.get("sector")), org=parse_slug("org", values.get("org")))
     if not (target.sector or target.org):
-        raise InvalidEmbed("Choose a sector, a union or both, so the QR code opens the right form.", "sector")
-    options = parse_options({"source": values.get("source", "")}, languages())
+        raise InvalidEmbed(_("Choose a sector, a union or both, so the QR code opens the right form."), "sector")
+    options = options_from({"source": values.get("source", "")})
     card = card_for(target, options)
     link = sign_link(card.embed.text, target, options.source or DEFAULT_SOURCE)
     why = copy()["why"]
@@ -70,7 +73,7 @@ def poster_from_query() -> Poster:
         target=target,
         source=options.source,
         card=card,
-        sign_url=absolute_url_for("pledge.sign", sector_slug=link.sector, **link.query),
+        sign_url=absolute_url_for("pledge.sign", sector_slug=link.sector, _language=options.lang, **link.query),
         why=why.get(link.sector) or why["default"],
     )
 
@@ -78,4 +81,4 @@ def poster_from_query() -> Poster:
 def count_taken(today: date | None = None) -> str:
     """The line under a poster's count, with today's date in the UK, e.g. "Count on 5 March 2025. ..."."""
     today = today or datetime.now(UK).date()
-    return fill(copy()["count_taken"], date=f"{today.day} {today:%B %Y}")
+    return fill(copy()["count_taken"], date=format_date(today, "d MMMM y"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import make_response, render_template, request
+from flask_babel import gettext as _
 
 from app import cache_control, content_loader
 from app.posters import bp, qr
@@ -13,7 +14,7 @@ from app.widget.responses import BADGE_CSP, cacheable, text_error
 
 
 def _qr_label(poster: Poster) -> str:
-    return f"QR code: opens {poster.sign_url}"
+    return _("QR code: opens %(address)s", address=poster.sign_url)
 
 
 def _builder(poster: Poster | None, error: Exception | None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Signature, SignatureStatus, utcnow
@@ -30,9 +31,9 @@ def refuse_share_without_a_union(session: Session, organisation_id: int | None, 
     """Raises ConsentRefused for sharing with no union, or with "another union" (no one to share with)."""
     if share_union and not can_share_with(session.get(Organisation, organisation_id) if organisation_id else None):
         raise ConsentRefused(
-            "We can only share your details with a union on our list, so we cannot share them."
+            _l("We can only share your details with a union on our list, so we cannot share them.")
             if organisation_id
-            else "You have not chosen a union, so there is no one to share your details with."
+            else _l("You have not chosen a union, so there is no one to share your details with.")
         )
 
 
@@ -44,7 +45,7 @@ def update_consents(session: Session, keys: Keys, token: str, *, updates: bool, 
     """
     signature = signature_for_token(session, keys, tokens.MANAGE, token)
     if (updates or share_union) and signature.status != SignatureStatus.CONFIRMED:
-        raise ConsentRefused("Confirm your signature first, from the link in our email: you choose there.")
+        raise ConsentRefused(_l("Confirm your signature first, from the link in our email: you choose there."))
     refuse_share_without_a_union(session, signature.organisation_id, share_union)
     signature.consent_updates = updates
     signature.consent_share_union = share_union

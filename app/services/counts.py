@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,13 @@ from app.services.paper import paper_totals
 
 
 class UnknownFilter(ValueError):
-    """A sector or organisation slug that does not exist."""
+    """A sector or organisation slug that does not exist; its message is in the language being rendered."""
+
+    @classmethod
+    def of(cls, label: str, slug: str) -> UnknownFilter:
+        if label == "sector":
+            return cls(gettext("Unknown sector %(slug)s.", slug=repr(slug)))
+        return cls(gettext("Unknown organisation %(slug)s.", slug=repr(slug)))
 
 
 def id_for_slug(session: Session, model: type[Sector] | type[Organisation], slug: str, label: str) -> int:
@@ -26,7 +33,7 @@ def id_for_slug(session: Session, model: type[Sector] | type[Organisation], slug
     """
     found = next((id_ for id_, known in session.execute(select(model.id, model.slug)) if known == slug), None)
     if found is None:
-        raise UnknownFilter(f"Unknown {label} {slug!r}.")
+        raise UnknownFilter.of(label, slug)
     return found
 
 
@@ -174,11 +181,11 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
     if sector is not None:
         sectors = [s for s in sectors if s.slug == sector]
         if not sectors:
-            raise UnknownFilter(f"Unknown sector {sector!r}.")
+            raise UnknownFilter.of("sector", sector)
     if org is not None:
         organisations = [o for o in organisations if o.slug == org]
         if not organisations:
-            raise UnknownFilter(f"Unknown organisation {org!r}.")
+            raise UnknownFilter.of("organisation", org)
 
     by_sector: dict[int, int] = {}
     by_org: dict[int, int] = {}

@@ -1,5 +1,8 @@
 """Figures for the organiser dashboard: exact for admins; for a union's organiser, exact only
-about members who agreed to sharing, and through the disclosure rule about everyone else."""
+about members who agreed to sharing, and through the disclosure rule about everyone else.
+
+Sectors, unions and places are labelled with their names in the language being rendered.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from app.content_loader import name_of
 from app.models import AreaCountCell, CountCell, Organisation, Sector, Signature, SignatureStatus, utcnow
 from app.services import geography
 from app.services.days import start_of_day
@@ -113,13 +118,23 @@ class UnionDashboard:
         return max((row.agreed + (row.others or 0) for row in self.days.rows), default=0)
 
 
-def _counts(session: Session, column, *where: ColumnElement[bool], join=None) -> dict[str, int]:
-    """Signatures matching where, counted by column (a missing value labelled "(none)")."""
+def _counts(
+    session: Session, column, *where: ColumnElement[bool], join=None, names: str | None = None
+) -> dict[str, int]:
+    """Signatures matching where, counted by column (a missing value labelled "(none)"); with names
+    ("sectors" or "organisations") the column is a slug, and the label its name."""
     query = select(column, func.count()).select_from(Signature)
     if join is not None:
         query = query.join(*join)
     rows = session.execute(query.where(*where).group_by(column)).all()
-    return {label or "(none)": count for label, count in rows}
+    none = _("(none)")
+    return {(name_of(names, label) if names and label else label) or none: count for label, count in rows}
+
+
+def _sector_names(session: Session) -> list[str]:
+    """Every sector's name, in the sectors' order."""
+    slugs = session.execute(select(Sector.slug).order_by(Sector.position, Sector.id)).scalars()
+    return [name_of("sectors", slug) for slug in slugs]
 
 
 def _largest_first(counts: dict[str, int]) -> list[tuple[str, int]]:
@@ -195,8 +210,8 @@ def dashboard(session: Session, days: int = 30) -> Dashboard:
         signed, done, reminded = per_day.get(d.isoformat(), (0, 0, 0))
         series.append(Day(d, signed, int(done or 0), int(reminded or 0)))
     return Dashboard(
-        by_sector=_largest_first(_counts(session, Sector.name, CONFIRMED, join=sector_join)),
-        by_union=_largest_first(_counts(session, Organisation.name, CONFIRMED, join=union_join)),
+        by_sector=_largest_first(_counts(session, Sector.slug, CONFIRMED, join=sector_join, names="sectors")),
+        by_union=_largest_first(_counts(session, Organisation.slug, CONFIRMED, join=union_join, names="organisations")),
         by_source=_largest_first(_counts(session, Signature.source, CONFIRMED)),
         days=series,
         confirmed=statuses.get(SignatureStatus.CONFIRMED, 0),
@@ -213,13 +228,13 @@ def dashboard(session: Session, days: int = 30) -> Dashboard:
 def _verified_counters(session: Session) -> list[tuple[str, int, int]]:
     """(sector, confirmed, verified with a work email) for every sector, from the count cells."""
     rows = session.execute(
-        select(Sector.name, func.coalesce(func.sum(CountCell.count), 0), func.coalesce(func.sum(CountCell.verified), 0))
+        select(Sector.slug, func.coalesce(func.sum(CountCell.count), 0), func.coalesce(func.sum(CountCell.verified), 0))
         .select_from(Sector)
         .outerjoin(CountCell, CountCell.sector_id == Sector.id)
-        .group_by(Sector.id, Sector.name, Sector.position)
+        .group_by(Sector.id, Sector.slug, Sector.position)
         .order_by(Sector.position, Sector.id)
     ).all()
-    return [(name, int(count), int(verified)) for name, count, verified in rows]
+    return [(name_of("sectors", slug), int(count), int(verified)) for slug, count, verified in rows]
 
 
 def _region_counters(session: Session) -> list[tuple[str, int]]:
@@ -248,8 +263,8 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
     statuses = dict(
         session.execute(select(Signature.status, func.count()).where(member).group_by(Signature.status)).all()
     )
-    public_by_sector = _counts(session, Sector.name, member, CONFIRMED, join=sector_join)
-    agreed_by_sector = _counts(session, Sector.name, member, AGREED, join=sector_join)
+    public_by_sector = _counts(session, Sector.slug, member, CONFIRMED, join=sector_join, names="sectors")
+    agreed_by_sector = _counts(session, Sector.slug, member, AGREED, join=sector_join, names="sectors")
     window = _window(days)
     labels = [d.isoformat() for d in window]
     signed_up = _by_day(session, window[0], member, SIGNED_UP, ~AGREED)
@@ -273,8 +288,8 @@ def union_dashboard(session: Session, organisation_id: int, days: int = 30) -> U
             order=_places(),
         ),
         verified_by_sector=_split(
-            _counts(session, Sector.name, member, AGREED, VERIFIED, join=sector_join),
-            _counts(session, Sector.name, member, NOT_AGREED, VERIFIED, join=sector_join),
-            order=session.execute(select(Sector.name).order_by(Sector.position, Sector.id)).scalars().all(),
+            _counts(session, Sector.slug, member, AGREED, VERIFIED, join=sector_join, names="sectors"),
+            _counts(session, Sector.slug, member, NOT_AGREED, VERIFIED, join=sector_join, names="sectors"),
+            order=_sector_names(session),
         ),
     )

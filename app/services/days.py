@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext
 from sqlalchemy import ColumnElement
 
 # The days a filter may name: wide enough for any real question, narrow enough that the day
 # after the last one exists (date.max + 1 day overflows) and every database stores it.
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
-OUT_OF_RANGE = f"Enter a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+# Shown to organisers, in the page's language (lazy: read when the message is shown).
+OUT_OF_RANGE = lazy_gettext(
+    "Enter a date between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()
+)
 
 
 class DayOutOfRange(ValueError):
@@ -20,7 +24,7 @@ class DayOutOfRange(ValueError):
 def check_day(day: date) -> date:
     """The day itself if a filter may use it; raises DayOutOfRange otherwise."""
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise DayOutOfRange(OUT_OF_RANGE)
+        raise DayOutOfRange(str(OUT_OF_RANGE))
     return day
 
 

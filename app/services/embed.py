@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cache
 
-from app.services import disclosure, geography
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+
+from app.services import disclosure
 from app.services.card_layout import text_colour_on
 from app.services.counts import Counts
 from app.services.signing import SOURCE_PATTERN
@@ -23,10 +27,8 @@ PAPER_MODES = ("apart", "add")
 # "including N verified ... workers" (signers who confirmed a work email address): off by default.
 VERIFIED_MODES = ("hide", "show")
 
-# CLDR plural category of a count, per language; a language in widget_text.yaml needs one.
-PLURAL_RULES: dict[str, Callable[[int], str]] = {
-    "en": lambda n: "one" if n == 1 else "other",
-}
+# CLDR's plural categories, in its order; each language uses some of them (Babel knows which).
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 
 
 class InvalidEmbed(ValueError):
@@ -107,40 +109,49 @@ def single_values(args: Mapping[str, list[str]], allowed: Collection[str]) -> di
     values = {}
     for name, given in args.items():
         if name not in allowed:
-            raise InvalidEmbed(f"Unknown parameter {name!r}; use only {', '.join(allowed)}.")
+            raise InvalidEmbed(
+                _l("Unknown parameter %(name)s; use only %(allowed)s.", name=repr(name), allowed=", ".join(allowed))
+            )
         if len(given) != 1:
-            raise InvalidEmbed(f"Give {name} once.", name)
+            raise InvalidEmbed(_l("Give %(name)s once.", name=name), name)
         values[name] = given[0]
     return values
 
 
-def parse_options(values: Mapping[str, str], languages: Collection[str]) -> Options:
-    """Options from query values (already one per name); raises InvalidEmbed for a bad value."""
+def _one_of(name: str, choices: Collection[str]) -> InvalidEmbed:
+    return InvalidEmbed(_l("%(name)s must be one of %(choices)s.", name=name, choices=", ".join(choices)), name)
+
+
+def parse_options(values: Mapping[str, str], languages: Collection[str], language: str = DEFAULT_LANGUAGE) -> Options:
+    """Options from query values (already one per name); raises InvalidEmbed for a bad value.
+
+    language is the one the card is in when the query has no lang: the page address's (/cy/...).
+    """
     theme = values.get("theme") or "light"
     if theme not in THEMES:
-        raise InvalidEmbed(f"theme must be one of {', '.join(THEMES)}.", "theme")
+        raise _one_of("theme", THEMES)
     size = values.get("size") or DEFAULT_SIZE
     if size not in SIZES:
-        raise InvalidEmbed(f"size must be one of {', '.join(SIZES)}.", "size")
-    lang = values.get("lang") or DEFAULT_LANGUAGE
+        raise _one_of("size", SIZES)
+    lang = values.get("lang") or language
     if lang not in languages:
-        raise InvalidEmbed(f"lang must be one of {', '.join(sorted(languages))}.", "lang")
+        raise _one_of("lang", sorted(languages))
     accent = None
     if values.get("accent"):
         match = ACCENT_PATTERN.match(values["accent"])
         if not match:
-            raise InvalidEmbed("accent must be a colour as six hex digits, like 5a2a82.", "accent")
+            raise InvalidEmbed(_l("accent must be a colour as six hex digits, like 5a2a82."), "accent")
         accent = match.group(1).lower()
         accent = None if accent == DEFAULT_ACCENT else accent
     source = values.get("source") or None
     if source is not None and not SOURCE_PATTERN.match(source):
-        raise InvalidEmbed("source must be 1 to 64 letters, digits, dots, dashes or underscores.", "source")
+        raise InvalidEmbed(_l("source must be 1 to 64 letters, digits, dots, dashes or underscores."), "source")
     paper = values.get("paper") or "apart"
     if paper not in PAPER_MODES:
-        raise InvalidEmbed(f"paper must be one of {', '.join(PAPER_MODES)}.", "paper")
+        raise _one_of("paper", PAPER_MODES)
     verified = values.get("verified") or "hide"
     if verified not in VERIFIED_MODES:
-        raise InvalidEmbed(f"verified must be one of {', '.join(VERIFIED_MODES)}.", "verified")
+        raise _one_of("verified", VERIFIED_MODES)
     return Options(theme=theme, accent=accent, size=size, lang=lang, source=source, paper=paper, verified=verified)
 
 
@@ -149,7 +160,7 @@ def parse_slug(name: str, value: str | None) -> str | None:
     if not value:
         return None
     if not SLUG_PATTERN.match(value):
-        raise InvalidEmbed(f"{name} must be a slug like 'education' or 'neu'.", name)
+        raise InvalidEmbed(_l("%(name)s must be a slug like 'education' or 'neu'.", name=name), name)
     return value
 
 
@@ -165,20 +176,25 @@ TEXT_KEYS = (
     "embed_title",
     "total",
     "in_area",
+    "in_place",
     "paper",
     "verified",
     "verified_people",
 )
 
 
-def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[dict]) -> dict:
-    """One language's words for the card, with every sector's and union's phrase filled in.
+def resolve_text(
+    catalogue: Mapping, sectors: list[dict], organisations: list[dict], place_names: Mapping[str, str]
+) -> dict:
+    """One language's words for the card, with every sector's, union's and place's phrase filled in.
 
-    sectors and organisations are the content files' lists; a sector the catalogue lacks
-    falls back to its English count label (tests check every sector is translated).
+    sectors, organisations and place_names (region slug, or "elsewhere", to its name) are the content
+    files' in the same language; a sector the catalogue lacks falls back to its count label, a place
+    to its name (tests check every sector is translated).
     """
     sector_words = catalogue.get("sectors", {})
     org_words = catalogue.get("orgs", {})
+    place_words = catalogue.get("places") or {}
     return {
         **{key: catalogue[key] for key in TEXT_KEYS},
         "fewer": fill(catalogue["fewer"], n=str(disclosure.THRESHOLD)),
@@ -197,6 +213,7 @@ def resolve_text(catalogue: Mapping, sectors: list[dict], organisations: list[di
             }
             for o in organisations
         },
+        "places": {slug: place_words.get(slug) or name for slug, name in place_names.items()},
     }
 
 
@@ -218,12 +235,28 @@ SCRIPT_TEXT_KEYS = (
 )
 
 
-def script_text(text: Mapping) -> dict:
+def _without_repeats(value):
+    """Plural forms without those that say the same as "other" (widget.js falls back to it), all the way down."""
+    if not isinstance(value, Mapping):
+        return value
+    value = {key: _without_repeats(item) for key, item in value.items()}
+    if isinstance(value.get("other"), str):
+        return {key: item for key, item in value.items() if key == "other" or item != value["other"]}
+    return value
+
+
+def script_text(text: Mapping, places: bool = False) -> dict:
     """The part of a language's words that widget.js needs (it formats numbers with Intl), with each
-    union's sector filled in as sign_link() does ("public" when it has none)."""
+    union's sector filled in as sign_link() does ("public" when it has none).
+
+    widget.js names a region as /api/v1/regions does, in the default language; for any other
+    language, places=True adds the language's own phrases for them.
+    """
     words = {key: text[key] for key in SCRIPT_TEXT_KEYS}
     words["orgs"] = {slug: {**forms, "sector": forms["sector"] or "public"} for slug, forms in text["orgs"].items()}
-    return words
+    if places:
+        words["places"] = text["places"]
+    return _without_repeats(words)
 
 
 def fill(template: str, **values: str) -> str:
@@ -231,8 +264,20 @@ def fill(template: str, **values: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
+@cache
+def _plural_form(lang: str):
+    return Locale.parse(lang).plural_form
+
+
 def plural_category(lang: str, count: int) -> str:
-    return PLURAL_RULES[lang](count)
+    """CLDR's plural category of a count in a language (Babel's data): Welsh has all six."""
+    return _plural_form(lang)(count)
+
+
+def plural_categories(lang: str) -> tuple[str, ...]:
+    """The plural categories a language uses, "other" always among them, in CLDR's order."""
+    used = _plural_form(lang).tags | {"other"}
+    return tuple(category for category in PLURAL_CATEGORIES if category in used)
 
 
 def _form(forms: Mapping[str, str], category: str) -> str:
@@ -242,7 +287,7 @@ def _form(forms: Mapping[str, str], category: str) -> str:
 def people(text: Mapping, target: Target, category: str) -> str:
     """Who is counted, e.g. "NEU members in education" or "people in Wales", in the given plural form."""
     if target.region:
-        return fill(text["in_area"], people=_form(text["total"], category), area=geography.place_name(target.region))
+        return fill(text["in_area"], people=_form(text["total"], category), area=text["places"][target.region])
     if target.org:
         phrase = _form(text["orgs"][target.org], category)
         if target.sector:
@@ -284,14 +329,14 @@ class CardText:
     verified_forms: dict[str, str] | None = None  # that line per plural category of {v}, for live updates
 
 
-def verified_forms(text: Mapping, target: Target) -> dict[str, str]:
+def verified_forms(text: Mapping, lang: str, target: Target) -> dict[str, str]:
     """The verified line, "including {v} verified <sector's workers>", per plural category ({v} left to fill).
 
     Verification proves work in a sector, so a card for a union alone, or for everyone, says
     "public-service workers" rather than "NEU members".
     """
     forms = text["sectors"][target.sector] if target.sector else text["verified_people"]
-    return {form: fill(text["verified"], people=phrase) for form, phrase in forms.items() if form != "area"}
+    return {form: fill(text["verified"], people=_form(forms, form)) for form in plural_categories(lang)}
 
 
 def describe(
@@ -314,7 +359,9 @@ def describe(
     online = count
     count = count + paper if add_paper else count
     category = plural_category(lang, count)
-    who_forms = {form: fill(phrase, people=people(text, target, form)) for form, phrase in text["signed"].items()}
+    who_forms = {
+        form: fill(_form(text["signed"], form), people=people(text, target, form)) for form in plural_categories(lang)
+    }
     who = _form(who_forms, category)
     number = format_number(text, count)
     percent = min(100, math.floor(100 * count / goal)) if goal else None
@@ -334,7 +381,7 @@ def describe(
 def _verified(text: Mapping, lang: str, target: Target, verified: int | None) -> dict:
     if verified is None:
         return {}
-    forms = verified_forms(text, target)
+    forms = verified_forms(text, lang, target)
     line = fill(_form(forms, plural_category(lang, verified)), v=format_number(text, verified)) if verified else None
     return {"verified_line": line, "verified_forms": forms}
 

@@ -38,10 +38,11 @@ class Area:
 
 @cache
 def regions() -> tuple[Region, ...]:
-    """The 12 ITL1 regions in ONS order, with their population estimates."""
+    """The 12 ITL1 regions in ONS order, with their population estimates and English names (the
+    API's "name"; pages show place_name's, or the |region_name filter's, in their own language)."""
     return tuple(
         Region(r["slug"], r["name"], r["nation"], r["itl1"], int(r["population"]))
-        for r in load_yaml("postcode_areas")["regions"]
+        for r in load_yaml("postcode_areas", language="en")["regions"]
     )
 
 
@@ -50,7 +51,7 @@ def areas() -> tuple[Area, ...]:
     """Every postcode area with its majority region; raises ValueError on a region or district typo."""
     known = {region.slug for region in regions()} | {ELSEWHERE}
     loaded = []
-    for code, entry in load_yaml("postcode_areas")["areas"].items():
+    for code, entry in load_yaml("postcode_areas", language="en")["areas"].items():
         districts = {district: region for region, listed in entry.get("districts", {}).items() for district in listed}
         for place, region in [(code, entry["region"]), *districts.items()]:
             if region not in known:
@@ -62,10 +63,11 @@ def areas() -> tuple[Area, ...]:
     return tuple(loaded)
 
 
-def place_name(slug: str) -> str:
-    """Display name of a region slug, "elsewhere" or "not-given"; raises KeyError for anything else."""
-    names = {region.slug: region.name for region in regions()} | load_yaml("postcode_areas")["other_places"]
-    return names[slug]
+def place_name(slug: str, language: str | None = None) -> str:
+    """Display name of a region slug, "elsewhere" or "not-given", in a language (default: the one
+    being rendered); raises KeyError for anything else."""
+    words = load_yaml("postcode_areas", language)
+    return ({region["slug"]: region["name"] for region in words["regions"]} | words["other_places"])[slug]
 
 
 def area_code(outward: str | None) -> str | None:

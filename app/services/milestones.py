@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -114,7 +115,8 @@ def latest_milestone(session: Session) -> Milestone | None:
 
 
 def announce(milestone: Milestone) -> str:
-    """The milestone in words, e.g. "10,000 education workers: reached 12 March 2026" (UK date)."""
+    """The milestone in words, e.g. "10,000 education workers: reached 12 March 2026" (UK date), in the
+    language being rendered: the words from the content files, the month's name from its locale."""
     words = load_yaml("milestones")
     sector = next((s for s in load_yaml("sectors") if s["slug"] == milestone.scope), None)
     people = sector["count_label"] if sector else words["total_people"]
@@ -123,7 +125,7 @@ def announce(milestone: Milestone) -> str:
         words["announcement"]
         .replace("{number}", f"{milestone.step:,}")
         .replace("{people}", people)
-        .replace("{date}", f"{day.day} {day:%B %Y}")
+        .replace("{date}", format_date(day, "d MMMM y"))
     )
 
 

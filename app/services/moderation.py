@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -46,7 +48,7 @@ class Criteria:
 
     def describe(self) -> dict:
         """For showing the organiser what they asked for: which criteria, never the email itself."""
-        return {k: ("(given)" if k == "email" else str(v)) for k, v in vars(self).items() if v}
+        return {k: (_l("(given)") if k == "email" else str(v)) for k, v in vars(self).items() if v}
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def _search_domain(domain: str) -> str:
     try:
         return canonical_email("x@" + domain.strip().lstrip("@")).rpartition("@")[2]
     except InvalidInput:
-        raise ModerationError("Give a domain like example.com.") from None
+        raise ModerationError(_l("Give a domain like example.com.")) from None
 
 
 def _query(keys: Keys, criteria: Criteria) -> Select:
@@ -133,7 +135,7 @@ def _query(keys: Keys, criteria: Criteria) -> Select:
         try:
             query = query.where(Signature.status == SignatureStatus(criteria.status))
         except ValueError:
-            raise ModerationError("Unknown status.") from None
+            raise ModerationError(_l("Unknown status.")) from None
     try:
         query = query.where(*within_days(Signature.created_at, criteria.created_from, criteria.created_to))
     except DayOutOfRange as error:
@@ -165,7 +167,7 @@ def find(
     neither repeats nor skips rows. A page past the end is the last page. Raises ModerationError.
     """
     if criteria.is_empty():
-        raise ModerationError("Give at least one thing to search by.")
+        raise ModerationError(_l("Give at least one thing to search by."))
     query = _query(keys, criteria)
     if upto is not None:
         query = query.where(Signature.id <= upto)
@@ -229,7 +231,7 @@ def reveal(session: Session, keys: Keys, actor: audit.Actor, signature_id: int) 
     """
     signature = session.get(Signature, signature_id)
     if signature is None:
-        raise ModerationError("No such signature.")
+        raise ModerationError(_l("No such signature."))
 
     def plain(value: bytes | None) -> str | None:
         return keys.cipher.decrypt(value) if value is not None else None
@@ -253,7 +255,7 @@ def reveal(session: Session, keys: Keys, actor: audit.Actor, signature_id: int) 
 def count_matching(session: Session, keys: Keys, criteria: Criteria) -> int:
     """How many a bulk action would touch (only those it can change: not already invalid)."""
     if criteria.is_empty():
-        raise ModerationError("Give at least one thing to match by.")
+        raise ModerationError(_l("Give at least one thing to match by."))
     query = _query(keys, criteria).where(Signature.status != SignatureStatus.INVALID)
     return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
@@ -261,7 +263,7 @@ def count_matching(session: Session, keys: Keys, criteria: Criteria) -> int:
 def _reason(reason: str) -> str:
     reason = reason.strip()
     if not reason or len(reason) > 200:
-        raise ModerationError("Give a reason of up to 200 characters.")
+        raise ModerationError(_l("Give a reason of up to 200 characters."))
     return reason
 
 
@@ -307,7 +309,14 @@ def bulk_invalidate(
         .all()
     )
     if len(ids) != expected:
-        raise ModerationError(f"The match changed from {expected} to {len(ids)} sign-ups; preview again.")
+        raise ModerationError(
+            ngettext(
+                "The match changed from %(expected)s to %(num)s sign-ups; preview again.",
+                "The match changed from %(expected)s to %(num)s sign-ups; preview again.",
+                len(ids),
+                expected=expected,
+            )
+        )
     audit.record(
         session, actor, "moderation.bulk_preview_confirmed", criteria=_audited(keys, criteria), matched=len(ids)
     )
@@ -321,11 +330,11 @@ def moderate_selected(session: Session, actor: audit.Actor, action: str, signatu
     Ids no longer there are skipped. Returns how many changed. Raises ModerationError.
     """
     if action not in ("invalidate", "delete"):
-        raise ModerationError("Choose invalidate or delete.")
+        raise ModerationError(_l("Choose invalidate or delete."))
     reason = _reason(reason)
     wanted = set(signature_ids)
     if not wanted or len(wanted) > PAGE_SIZE:
-        raise ModerationError(f"Select between 1 and {PAGE_SIZE} sign-ups.")
+        raise ModerationError(_l("Select between 1 and %(most)s sign-ups.", most=PAGE_SIZE))
     now = utcnow()
     changed = 0
     for signature in _locked(session, wanted):
@@ -345,7 +354,7 @@ def delete(session: Session, actor: audit.Actor, signature_id: int, reason: str)
     """Erase a signature entirely (uncounting it if it counted)."""
     signature = session.get(Signature, signature_id, with_for_update=True)
     if signature is None:
-        raise ModerationError("No such signature.")
+        raise ModerationError(_l("No such signature."))
     erase_signature(session, signature)
     audit.record(session, actor, "moderation.delete", id=signature_id, reason=reason.strip()[:200])
     session.commit()
@@ -362,7 +371,7 @@ def release(session: Session, actor: audit.Actor, signature_id: int) -> None:
     """A held sign-up was a false positive: send it its confirmation email like any other."""
     signature = session.get(Signature, signature_id, with_for_update=True)
     if signature is None or signature.status != SignatureStatus.HELD:
-        raise ModerationError("That sign-up is not held.")
+        raise ModerationError(_l("That sign-up is not held."))
     signature.status = SignatureStatus.PENDING
     signature.held_reason = None
     signature.emails_queued += 1
@@ -378,9 +387,9 @@ def blocked_domains(session: Session) -> list[BlockedDomain]:
 def block_domain(session: Session, actor: audit.Actor, domain: str, reason: str) -> None:
     domain = domain.strip().lower().lstrip("@")
     if not domain or "." not in domain or len(domain) > 253 or any(c.isspace() for c in domain):
-        raise ModerationError("Give a domain like example.com.")
+        raise ModerationError(_l("Give a domain like example.com."))
     if session.execute(select(BlockedDomain.id).where(BlockedDomain.domain == domain)).first():
-        raise ModerationError("That domain is already blocked.")
+        raise ModerationError(_l("That domain is already blocked."))
     session.add(BlockedDomain(domain=domain, reason=reason.strip()[:200]))
     audit.record(session, actor, "moderation.block_domain", domain=domain)
     session.commit()
@@ -389,7 +398,7 @@ def block_domain(session: Session, actor: audit.Actor, domain: str, reason: str)
 def unblock_domain(session: Session, actor: audit.Actor, domain_id: int) -> None:
     blocked = session.get(BlockedDomain, domain_id)
     if blocked is None:
-        raise ModerationError("No such blocked domain.")
+        raise ModerationError(_l("No such blocked domain."))
     audit.record(session, actor, "moderation.unblock_domain", domain=blocked.domain)
     session.delete(blocked)
     session.commit()

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "content" / "email_domains.yaml"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 # Full UK postcode (plus the GIR 0AA oddity); outward code is the part before the space.
 POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
-INVALID_EMAIL = "Enter an email address in the correct format, like name@example.com."
+# Messages are lazy: each is put into the language of the page that shows it.
+INVALID_EMAIL = _l("Enter an email address in the correct format, like name@example.com.")
 NAME_MAX = 100
 # A name is not a place for a link: it is shown to organisers and was once put into emails.
 WEB_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:\s*[/\\]{2}|\bhttps?:", re.IGNORECASE)
@@ -60,9 +62,9 @@ def clean_text(value: str, *, max_length: int) -> str:
     """Trim, fold tabs and runs of spaces, NFC-normalise; reject other control and invisible characters."""
     value = unicodedata.normalize("NFC", value).replace("\t", " ").strip()
     if CONTROL_CHARS.search(value):
-        raise InvalidInput("Remove the hidden or control characters from this answer.")
+        raise InvalidInput(_l("Remove the hidden or control characters from this answer."))
     if len(value) > max_length:
-        raise InvalidInput(f"This must be {max_length} characters or fewer.")
+        raise InvalidInput(_l("This must be %(max)s characters or fewer.", max=max_length))
     return re.sub(r" {2,}", " ", value)
 
 
@@ -75,12 +77,12 @@ def clean_name(value: str) -> str:
     """
     value = unicodedata.normalize("NFC", value)
     if any(unicodedata.category(char) == "Cf" for char in value):
-        raise InvalidInput("Remove the invisible formatting characters (such as zero-width spaces) from your name.")
+        raise InvalidInput(_l("Remove the invisible formatting characters (such as zero-width spaces) from your name."))
     value = clean_text(value, max_length=NAME_MAX)
     if not value:
-        raise InvalidInput("Enter your name.")
+        raise InvalidInput(_l("Enter your name."))
     if _looks_like_web_address(value):
-        raise InvalidInput("Enter your name without a web address.")
+        raise InvalidInput(_l("Enter your name without a web address."))
     return value
 
 
@@ -146,7 +148,7 @@ def _normalised_and_canonical(address: str) -> tuple[str, str]:
 def _validated(address: str) -> str:
     """email-validator's normalised form of the address; raises InvalidInput."""
     if CONTROL_CHARS.search(address):
-        raise InvalidInput("Remove the hidden or control characters from your email address.")
+        raise InvalidInput(_l("Remove the hidden or control characters from your email address."))
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -164,6 +166,6 @@ def normalise_postcode(value: str) -> tuple[str, str]:
     """Returns (full postcode as 'SW1A 1AA', outward code 'SW1A'); raises InvalidInput."""
     compact = re.sub(r"\s+", "", value).upper()
     if not POSTCODE.match(compact) or len(compact) < 5:
-        raise InvalidInput("Enter a full UK postcode, like SW1A 1AA, or leave it blank.")
+        raise InvalidInput(_l("Enter a full UK postcode, like SW1A 1AA, or leave it blank."))
     full = f"{compact[:-3]} {compact[-3:]}"
     return full, compact[:-3]

@@ -9,6 +9,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
@@ -87,9 +88,9 @@ def disable_organiser(session: Session, actor: audit.Actor, organiser_id: int) -
     """
     organiser = get_account(session, organiser_id)
     if actor.organiser_id == organiser.id:
-        raise AccountError("You cannot disable your own account.")
+        raise AccountError(_l("You cannot disable your own account."))
     if organiser.disabled_at is not None:
-        raise AccountError("That account is already disabled.")
+        raise AccountError(_l("That account is already disabled."))
     now = utcnow()
     organiser.disabled_at = now
     organiser.session_nonce = _new_nonce()
@@ -106,7 +107,7 @@ def enable_organiser(session: Session, actor: audit.Actor, organiser_id: int) ->
     """
     organiser = get_account(session, organiser_id)
     if organiser.disabled_at is None:
-        raise AccountError("That account is not disabled.")
+        raise AccountError(_l("That account is not disabled."))
     organiser.disabled_at = None
     audit.record(session, actor, "account.enable", account_id=organiser.id)
     session.commit()
@@ -117,7 +118,7 @@ def get_account(session: Session, organiser_id: int) -> Organiser:
     """The account with this id. Raises AccountError."""
     organiser = session.get(Organiser, organiser_id)
     if organiser is None:
-        raise AccountError("No such account.")
+        raise AccountError(_l("No such account."))
     return organiser
 
 
@@ -147,9 +148,9 @@ def set_password(
     """
     organiser = organiser_for_password_token(session, keys, token, max_age_seconds)
     if len(password) < min_length:
-        raise AccountError(f"Use at least {min_length} characters.")
+        raise AccountError(_l("Use at least %(min)s characters.", min=min_length))
     if len(password) > 200:
-        raise AccountError("Use 200 characters or fewer.")
+        raise AccountError(_l("Use %(max)s characters or fewer.", max=200))
     organiser.password_hash = generate_password_hash(password)
     organiser.session_nonce = _new_nonce()
     ended = end_all_sessions(session, organiser.id, utcnow())

@@ -6,6 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +28,7 @@ EARLIEST_EVENT = date(2018, 1, 1)
 class TallyRefused(ValueError):
     """A tally we cannot take as given; the message says what to change, field which answer."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str | LazyString, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
@@ -65,21 +68,28 @@ def _checked(session: Session, recorder: Recorder, details: TallyDetails, today:
     except InvalidInput as error:
         raise TallyRefused(str(error), "event_name") from None
     if not event_name:
-        raise TallyRefused("Enter the event's name.", "event_name")
+        raise TallyRefused(_l("Enter the event's name."), "event_name")
     if not EARLIEST_EVENT <= details.event_date <= today:
-        raise TallyRefused(f"Enter a date between {EARLIEST_EVENT:%-d %B %Y} and today for the event.", "event_date")
+        earliest = format_date(EARLIEST_EVENT, "d MMMM y")
+        raise TallyRefused(
+            _l("Enter a date between %(earliest)s and today for the event.", earliest=earliest), "event_date"
+        )
     if session.get(Sector, details.sector_id) is None:
-        raise TallyRefused("Choose a sector from the list.", "sector")
+        raise TallyRefused(_l("Choose a sector from the list."), "sector")
     organisation_id = details.organisation_id
     if not recorder.is_admin:
         if organisation_id not in (None, recorder.organisation_id):
-            raise TallyRefused("You can record tallies only for your own union.", "organisation")
+            raise TallyRefused(_l("You can record tallies only for your own union."), "organisation")
         organisation_id = recorder.organisation_id
     elif organisation_id is not None and session.get(Organisation, organisation_id) is None:
-        raise TallyRefused("Choose a union from the list.", "organisation")
+        raise TallyRefused(_l("Choose a union from the list."), "organisation")
     if not 1 <= details.count <= recorder.max_count:
-        more = "" if recorder.is_admin else " Ask an admin to record a bigger tally."
-        raise TallyRefused(f"Enter a number from 1 to {recorder.max_count:,}.{more}", "count")
+        most = f"{recorder.max_count:,}"
+        if recorder.is_admin:
+            raise TallyRefused(_l("Enter a number from 1 to %(most)s.", most=most), "count")
+        raise TallyRefused(
+            _l("Enter a number from 1 to %(most)s. Ask an admin to record a bigger tally.", most=most), "count"
+        )
     return TallyDetails(event_name, details.event_date, details.sector_id, organisation_id, details.count)
 
 
@@ -100,7 +110,7 @@ def _reason(reason: str | None) -> str:
     except InvalidInput as error:
         raise TallyRefused(str(error), "reason") from None
     if not cleaned:
-        raise TallyRefused("Say why, for the audit log.", "reason")
+        raise TallyRefused(_l("Say why, for the audit log."), "reason")
     return cleaned
 
 
@@ -134,7 +144,7 @@ def correct_tally(
     Raises TallyNotFound, or TallyRefused (also for anyone but an admin)."""
     tally, why = _tally_to_change(session, recorder, tally_id, reason, "correct")
     if tally.withdrawn_at is not None:
-        raise TallyRefused("This tally has been withdrawn; record a new one instead.")
+        raise TallyRefused(_l("This tally has been withdrawn; record a new one instead."))
     checked = _checked(session, recorder, details, today or date.today())
     before = _described(tally)
     tally.event_name = checked.event_name
@@ -162,7 +172,9 @@ def _tally_to_change(
 ) -> tuple[PaperTally, str]:
     """The tally, locked, and the cleaned reason for an admin's change; raises TallyRefused or TallyNotFound."""
     if not recorder.is_admin:
-        raise TallyRefused(f"Only an admin can {verb} a tally.")
+        raise TallyRefused(
+            _l("Only an admin can correct a tally.") if verb == "correct" else _l("Only an admin can withdraw a tally.")
+        )
     why = _reason(reason)
     tally = session.get(PaperTally, tally_id, with_for_update=True)
     if tally is None:
@@ -175,7 +187,7 @@ def withdraw_tally(session: Session, recorder: Recorder, tally_id: int, reason: 
     Raises TallyNotFound, or TallyRefused (also for anyone but an admin, or if already withdrawn)."""
     tally, why = _tally_to_change(session, recorder, tally_id, reason, "withdraw")
     if tally.withdrawn_at is not None:
-        raise TallyRefused("This tally has already been withdrawn.")
+        raise TallyRefused(_l("This tally has already been withdrawn."))
     now = utcnow()
     tally.withdrawn_at = now
     tally.withdrawn_reason = why

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -85,18 +86,20 @@ def clean_event_name(value: str | None) -> str:
     try:
         name = clean_text(value or "", max_length=EVENT_NAME_MAX)
     except InvalidInput as error:
-        raise ImportRefused(f"Event name: {error}") from None
+        raise ImportRefused(_l("Event name: %(error)s", error=str(error))) from None
     if not name:
-        raise ImportRefused("Enter the name of the event where the forms were filled in.")
+        raise ImportRefused(_l("Enter the name of the event where the forms were filled in."))
     return name
 
 
 def decode(data: bytes) -> str:
     """The file's text. Bytes that are not UTF-8 become U+FFFD, so their rows are refused one by one."""
     if len(data) > MAX_BYTES:
-        raise ImportRefused(f"The file is larger than {MAX_BYTES // 1024} KB: split it into several files.")
+        raise ImportRefused(
+            _l("The file is larger than %(size)s KB: split it into several files.", size=MAX_BYTES // 1024)
+        )
     if not data.strip():
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(_l("The file is empty."))
     return normalised(data.decode("utf-8-sig", errors="replace"))
 
 
@@ -111,29 +114,38 @@ def _records(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         header = next(reader, None)
         if header is None:
-            raise ImportRefused("The file is empty.")
+            raise ImportRefused(_l("The file is empty."))
         rows = []
         for values in reader:
             if any(v.strip() for v in values):
                 rows.append((reader.line_num, values))
             if len(rows) > MAX_ROWS:
                 raise ImportRefused(
-                    f"The file has more than {MAX_ROWS} people: import at most {MAX_ROWS} at a time, in several files."
+                    _l(
+                        "The file has more than %(most)s people: import at most %(most)s at a time, in several files.",
+                        most=MAX_ROWS,
+                    )
                 )
     except csv.Error as error:
-        raise ImportRefused(f"Line {reader.line_num} is not valid CSV ({error}). Save the file as CSV.") from None
+        raise ImportRefused(
+            _l("Line %(line)s is not valid CSV (%(error)s). Save the file as CSV.", line=reader.line_num, error=error)
+        ) from None
     columns = [c.strip().casefold() for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise ImportRefused(
-            f"The first row must name the columns {', '.join(COLUMNS)} (union and postcode may be left out). "
-            f"Missing: {', '.join(missing)}."
+            _l(
+                "The first row must name the columns %(columns)s (union and postcode may be left out). "
+                "Missing: %(missing)s.",
+                columns=", ".join(COLUMNS),
+                missing=", ".join(missing),
+            )
         )
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or len(set(columns)) != len(columns):
-        raise ImportRefused(f"Use only the columns {', '.join(COLUMNS)}, each once.")
+        raise ImportRefused(_l("Use only the columns %(columns)s, each once.", columns=", ".join(COLUMNS)))
     if not rows:
-        raise ImportRefused("The file has no rows after the header.")
+        raise ImportRefused(_l("The file has no rows after the header."))
     return columns, rows
 
 
@@ -163,20 +175,21 @@ def _check_row(
     errors: list[tuple[str, str]] = []
     shown = {c: _shown(cells.get(c, "")) for c in COLUMNS}
     if any("\ufffd" in value for value in cells.values()):
-        errors.append(("", "This row has characters that are not UTF-8 text: save the file as “CSV UTF-8”."))
+        errors.append(("", _l("This row has characters that are not UTF-8 text: save the file as “CSV UTF-8”.")))
     sector = lookup.sectors.get(cells.get("sector", "").strip().casefold())
     if sector is None:
-        errors.append(("sector", f"Choose a sector: {', '.join(lookup.sector_slugs)}."))
+        errors.append(("sector", _l("Choose a sector: %(sectors)s.", sectors=", ".join(lookup.sector_slugs))))
     union_given = cells.get("union", "").strip()
     organisation = lookup.organisations.get(union_given.casefold()) if union_given else None
     if lookup.scope is not None:
         if union_given and organisation is not lookup.scope:
-            errors.append(("union", f"You can import only {lookup.scope.short_name} members: leave union blank."))
+            only = lookup.scope.short_name
+            errors.append(("union", _l("You can import only %(union)s members: leave union blank.", union=only)))
         organisation = lookup.scope
     elif union_given and organisation is None:
-        errors.append(("union", "Choose your union from the list."))
+        errors.append(("union", _l("Choose your union from the list.")))
     if FORMULA_START.match(cells.get("name", "")):
-        errors.append(("name", "Enter the name as written on the form, not a spreadsheet formula."))
+        errors.append(("name", _l("Enter the name as written on the form, not a spreadsheet formula.")))
 
     form = SignForm(
         formdata=MultiDict(
@@ -237,7 +250,7 @@ def preview(
         cells = dict(zip(columns, values, strict=False))
         if len(values) > len(columns):
             shown = {c: _shown(cells.get(c, "")) for c in COLUMNS}
-            rows.append(RowCheck(line, shown, RowOutcome.ERROR, [("", "This row has more cells than the header.")]))
+            rows.append(RowCheck(line, shown, RowOutcome.ERROR, [("", _l("This row has more cells than the header."))]))
             continue
         rows.append(_check_row(lookup, line, cells, seen, source, wording_version))
     return Preview(event, source, rows)
@@ -305,7 +318,7 @@ def import_batch(
     "paper.import_finished" audit event. Raises ImportRefused if text is not the file started.
     """
     if digest(text) != paper_import.digest:
-        raise ImportRefused("This is not the file that was previewed: upload it again.")
+        raise ImportRefused(_l("This is not the file that was previewed: upload it again."))
     start = paper_import.processed_rows
     if paper_import.finished_at is not None:
         return paper_import

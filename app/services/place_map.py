@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+
+from flask_babel import gettext as _
 
 from app.content_loader import load_yaml
 from app.services import geography
@@ -28,9 +29,10 @@ class Band:
 
     @property
     def label(self) -> str:
+        """The legend's words for the band, in the language being rendered."""
         if self.high is None:
-            return f"{_number(self.low)} or more"
-        return f"{_number(self.low)} to under {_number(self.high)}"
+            return _("%(low)s or more", low=_number(self.low))
+        return _("%(low)s to under %(high)s", low=_number(self.low), high=_number(self.high))
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ def _number(value: float) -> str:
     return f"{value:,.1f}".removesuffix(".0")
 
 
-@cache
 def _tiles() -> dict[str, dict]:
+    """Where each region's tile goes and its label, in the language being rendered (content/map.yaml)."""
     return load_yaml("map")["tiles"]
 
 

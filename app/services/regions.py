@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.content_loader import name_of
 from app.models import AreaCountCell, CountCell, Organisation, Sector
 from app.services import disclosure, geography
 from app.services.counts import id_for_slug
@@ -64,7 +66,7 @@ def layout() -> tuple[tuple[str, str, tuple[geography.Area, ...]], ...]:
     (CH, SY...) is listed in each region it reaches, with the count of its part there.
     """
     slugs = [(region.slug, region.name) for region in geography.regions()]
-    slugs.append((geography.ELSEWHERE, geography.place_name(geography.ELSEWHERE)))
+    slugs.append((geography.ELSEWHERE, geography.place_name(geography.ELSEWHERE, language="en")))
     return tuple(
         (
             slug,
@@ -134,23 +136,39 @@ class UnknownPlace(ValueError):
 
 @dataclass(frozen=True)
 class PlaceFigure:
-    name: str  # "Cardiff", or "the Wales part of Chester" for an area that crosses a border
+    """A published figure for a signer's place: their postcode area's, or else their region's."""
+
     count: int
+    region: str
+    area: str | None = None  # the postcode area's code when the figure is the area's
+    crosses: bool = False  # the area crosses a border: the figure is for its part in the region
+
+    @property
+    def name(self) -> str:
+        """ "Cardiff", "the Wales part of Chester" or "Wales", in the language being rendered."""
+        region = name_of("regions", self.region)
+        if self.area is None:
+            return region
+        area = name_of("areas", self.area)
+        return gettext("the %(region)s part of %(area)s", region=region, area=area) if self.crosses else area
 
 
 def signers_near(session: Session, region: str, area_code: str) -> PlaceFigure | None:
     """How many have signed in the area (its part in region), as count_by_place publishes it, or
     else in the whole region; None when both are hidden by the disclosure rule. Raises UnknownPlace."""
-    found = next(((name, areas) for slug, name, areas in layout() if slug == region), None)
+    found = next((areas for slug, _, areas in layout() if slug == region), None)
     if found is None:
-        raise UnknownPlace(f"Unknown region {region!r}.")
-    region_name, areas = found
-    area = next((a for a in areas if a.code == area_code), None)
+        raise UnknownPlace(gettext("Unknown region '%(region)s'.", region=region))
+    area = next((a for a in found if a.code == area_code), None)
     if area is None:
-        raise UnknownPlace(f"There is no postcode area {area_code!r} in {region_name}.")
+        raise UnknownPlace(
+            gettext(
+                "There is no postcode area '%(area)s' in %(region)s.", area=area_code, region=name_of("regions", region)
+            )
+        )
     figures = next(r for r in count_by_place(session).regions if r.slug == region)
     shown = next(a.count for a in figures.areas if a.code == area_code)
     if shown is not None:
         crosses = area.region != region or any(r != region for r in area.districts.values())
-        return PlaceFigure(f"the {region_name} part of {area.name}" if crosses else area.name, shown)
-    return PlaceFigure(region_name, figures.count) if figures.count is not None else None
+        return PlaceFigure(shown, region, area.code, crosses)
+    return PlaceFigure(figures.count, region) if figures.count is not None else None

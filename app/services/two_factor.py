@@ -6,6 +6,7 @@ import hmac
 import time
 
 import pyotp
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
@@ -28,7 +29,7 @@ def begin_totp_setup(session: Session, keys: Keys, organiser: Organiser) -> str:
     Raises AccountError if two-factor is already on (reset it first).
     """
     if organiser.totp_enabled:
-        raise AccountError("Two-factor sign-in is already on for this account.")
+        raise AccountError(_l("Two-factor sign-in is already on for this account."))
     secret = pyotp.random_base32()
     organiser.totp_secret_encrypted = keys.cipher.encrypt(secret)
     organiser.totp_last_step = None
@@ -46,7 +47,7 @@ def totp_provisioning_uri(keys: Keys, organiser: Organiser) -> str:
     """The otpauth:// URI an authenticator app scans. Raises AccountError if setup has not begun."""
     secret = totp_secret(keys, organiser)
     if secret is None:
-        raise AccountError("Two-factor setup has not begun for this account.")
+        raise AccountError(_l("Two-factor setup has not begun for this account."))
     return pyotp.TOTP(secret).provisioning_uri(name=organiser.email, issuer_name=TOTP_ISSUER)
 
 
@@ -89,7 +90,7 @@ def confirm_totp(session: Session, keys: Keys, organiser: Organiser, code: str, 
     """Switch two-factor on once the organiser proves their app shows the right code (which is
     then used up); audited; commits. Raises AccountError."""
     if organiser.totp_enabled or not _accept_code(session, keys, organiser, code, now):
-        raise AccountError("That code did not match. Check your authenticator app's clock and try again.")
+        raise AccountError(_l("That code did not match. Check your authenticator app's clock and try again."))
     organiser.totp_enabled = True
     audit.record(session, audit.Actor.of(organiser), "account.totp_enabled", account_id=organiser.id)
     session.commit()

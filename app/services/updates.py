@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy import ColumnElement, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
     CampaignUpdate,
+    CampaignUpdateText,
     MailPriority,
     Organisation,
     OutboxMessage,
@@ -92,12 +95,31 @@ def render_body(markdown: str) -> str:
     return _markdown.render(markdown)
 
 
-def audience_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """(id, name) of every sector and every union, in display order, for narrowing an audience."""
+def audience_choices(session: Session) -> tuple[list, list]:
+    """Every sector and every union (rows with id, slug and name), in display order, for narrowing an audience."""
     return tuple(  # type: ignore[return-value]
-        [(row.id, row.name) for row in session.execute(select(model.id, model.name).order_by(model.position))]
+        list(session.execute(select(model.id, model.slug, model.name).order_by(model.position)))
         for model in (Sector, Organisation)
     )
+
+
+def translation(item: CampaignUpdate, language: str) -> CampaignUpdateText | None:
+    """The update's own words in `language`, if it was written in it (never for the default
+    language, whose words are the update's subject and body_markdown)."""
+    return next((text for text in item.texts if text.language == language), None)
+
+
+def _set_translations(item: CampaignUpdate, translations: Mapping[str, tuple[str, str]]) -> None:
+    """Keep a version for each language given both a subject and a body; drop the others."""
+    existing = {text.language: text for text in item.texts}
+    kept = []
+    for language, (subject, body_markdown) in sorted(translations.items()):
+        if not (subject.strip() and body_markdown.strip()):
+            continue
+        text = existing.get(language) or CampaignUpdateText(language=language)
+        text.subject, text.body_markdown = subject.strip(), body_markdown
+        kept.append(text)
+    item.texts = kept
 
 
 def get_update(session: Session, update_id: int) -> CampaignUpdate:
@@ -119,19 +141,27 @@ def save_draft(
     body_markdown: str,
     audience: Audience,
     update_id: int | None = None,
+    translations: Mapping[str, tuple[str, str]] | None = None,
 ) -> CampaignUpdate:
-    """Create a draft, or change one (UpdateNotEditable once it is queued); audited; commits."""
+    """Create a draft, or change one (UpdateNotEditable once it is queued); audited; commits.
+
+    translations: {language: (subject, body_markdown)} for languages other than the default; a
+    language missing or with an empty subject or body has no version (its signers get the
+    default's words). None leaves the versions as they are.
+    """
     if update_id is None:
         item = CampaignUpdate(created_by_id=actor.organiser_id)
         session.add(item)
     else:
         item = get_update(session, update_id)
         if item.status != UpdateStatus.DRAFT:
-            raise UpdateNotEditable("This update has been sent, so it can no longer be changed.")
+            raise UpdateNotEditable(_l("This update has been sent, so it can no longer be changed."))
     item.subject = subject.strip()
     item.body_markdown = body_markdown
     item.sector_id = audience.sector_id
     item.organisation_id = audience.organisation_id
+    if translations is not None:
+        _set_translations(item, translations)
     session.flush()
     audit.record(
         session,
@@ -140,6 +170,7 @@ def save_draft(
         update_id=item.id,
         sector_id=audience.sector_id,
         organisation_id=audience.organisation_id,
+        languages=[text.language for text in item.texts],
     )
     session.commit()
     return item

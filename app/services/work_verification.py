@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.content_loader import name_of
 from app.models import OutboxMessage, Signature, SignatureStatus, utcnow
 from app.services import tokens
 from app.services.counts import adjust_verified
@@ -108,7 +110,13 @@ class SectorRules:
         return not any(p.matches(domain) for p in self.refused) and any(p.matches(domain) for p in self.rules)
 
     def refusal(self) -> str:
-        return f"We cannot verify that address. Use your work email address: {self.accepted}."
+        """The message for an address whose domain is not accepted (lazy: in the language of the page showing it)."""
+        return _l("We cannot verify that address. Use your work email address: %(accepted)s.", accepted=self.accepted)
+
+
+def not_verified_here(sector) -> str:
+    """The message for a signature in a sector with no verification (the public's)."""
+    return _l("We do not verify signatures in the %(sector)s sector.", sector=name_of("sectors", sector))
 
 
 def load_rules(document: dict) -> dict[str, SectorRules]:
@@ -232,7 +240,7 @@ def request_verification(
     signature = offered_signature(session, keys, token)
     sector_rules = rules.get(signature.sector.slug)
     if sector_rules is None:
-        raise VerificationRefused(f"We do not verify signatures in the {signature.sector.name} sector.")
+        raise VerificationRefused(not_verified_here(signature.sector))
     normalised, canonical = email_forms(work_email)
     if not sector_rules.accepts(ascii_domain(normalised)):
         raise NotAWorkAddress(sector_rules.refusal())

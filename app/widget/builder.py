@@ -8,13 +8,13 @@ from dataclasses import replace
 from flask import make_response, render_template
 
 from app import content_loader
-from app.services.embed import OPTION_NAMES, SIZES, THEMES, InvalidEmbed, Options, Target, parse_options, parse_slug
-from app.services.regions import layout as region_layout
+from app.i18n import current_language
+from app.services.embed import OPTION_NAMES, SIZES, THEMES, InvalidEmbed, Options, Target, parse_slug
 from app.widget import bp
 from app.widget.badge import layout
-from app.widget.cards import Card, UnknownTarget, card_for, query_values
+from app.widget.cards import Card, UnknownTarget, card_for, options_from, query_values
 from app.widget.responses import json_error
-from app.widget.text import languages
+from app.widget.text import languages, place_names
 
 BUILDER_PARAMETERS = ("sector", "org", "region", *OPTION_NAMES)
 
@@ -23,7 +23,7 @@ def _choices() -> tuple[Target, Options]:
     values = query_values(BUILDER_PARAMETERS)
     sector, org = parse_slug("sector", values.pop("sector", None)), parse_slug("org", values.pop("org", None))
     region = parse_slug("region", values.pop("region", None))
-    return Target(sector=sector, org=org, region=region), parse_options(values, languages())
+    return Target(sector=sector, org=org, region=region), options_from(values)
 
 
 def _codes_and_preview(card: Card) -> dict:
@@ -40,12 +40,14 @@ def _codes_and_preview(card: Card) -> dict:
 
 @bp.get("/embed")
 def builder():
-    """A plain GET form that works without JavaScript; static/js/embed-builder.js makes it live."""
+    """A plain GET form that works without JavaScript; static/js/embed-builder.js makes it live.
+
+    The codes are in the language chosen, which starts as the page's (/cy/embed: Welsh)."""
     try:
         target, options = _choices()
         card, error = card_for(target, options), None
     except (InvalidEmbed, UnknownTarget) as problem:
-        target, options = Target(), Options()
+        target, options = Target(), Options(lang=current_language())
         card, error = card_for(target, options), problem
     return make_response(
         render_template(
@@ -56,7 +58,7 @@ def builder():
             error=error,
             sectors=content_loader.sectors(),
             organisations=content_loader.organisations(),
-            regions=[(slug, name) for slug, name, _ in region_layout()],
+            regions=place_names(current_language()),
             languages=languages(),
             themes=THEMES,
             sizes=SIZES,

@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import request
+from flask_babel import gettext as _
 
 from app.extensions import db
+from app.i18n import current_language
 from app.services.counts import UnknownFilter, get_counts
 from app.services.delivery_packs import UnknownRegion, region_figures
 from app.services.embed import (
@@ -18,11 +20,12 @@ from app.services.embed import (
     card_numbers,
     describe,
     fill,
+    parse_options,
     people,
     single_values,
 )
 from app.widget.codes import Embed
-from app.widget.text import text_for
+from app.widget.text import languages, text_for
 
 
 class UnknownTarget(LookupError):
@@ -49,15 +52,28 @@ def query_values(allowed: tuple[str, ...]) -> dict[str, str]:
     return single_values(request.args.to_dict(flat=False), allowed)
 
 
+def query_options(allowed: tuple[str, ...]) -> Options:
+    """The card's options from the request's query; raises InvalidEmbed. Its language is the
+    address's (/cy/widget/... is Welsh) unless the query chooses one with lang=."""
+    return options_from(query_values(allowed))
+
+
+def options_from(values: dict[str, str]) -> Options:
+    """Options from query values, in the address's language unless they give lang; raises InvalidEmbed."""
+    return parse_options(values, languages(), current_language())
+
+
+def _unknown(slug: str | None, known: dict) -> bool:
+    return slug is not None and (not SLUG_PATTERN.match(slug) or slug not in known)
+
+
 def card_for(target: Target, options: Options) -> Card:
     """The card for target at the current count; raises UnknownTarget."""
     text = text_for(options.lang)
-    for field, name, slug, known in (
-        ("sector", "sector", target.sector, text["sectors"]),
-        ("org", "union", target.org, text["orgs"]),
-    ):
-        if slug is not None and (not SLUG_PATTERN.match(slug) or slug not in known):
-            raise UnknownTarget(f"There is no {name} {slug!r}.", field)
+    if _unknown(target.sector, text["sectors"]):
+        raise UnknownTarget(_("There is no sector %(slug)s.", slug=repr(target.sector)), "sector")
+    if _unknown(target.org, text["orgs"]):
+        raise UnknownTarget(_("There is no union %(slug)s.", slug=repr(target.org)), "org")
     if target.region is not None:
         return _region_card(target, options, text)
     try:
@@ -78,15 +94,15 @@ def _region_card(target: Target, options: Options, text: dict) -> Card:
     Regions have no paper tallies or verified counts, so those options change nothing here.
     """
     if target.sector or target.org:
-        raise InvalidEmbed("Show a region on its own, without a sector or union.", "region")
+        raise InvalidEmbed(_("Show a region on its own, without a sector or union."), "region")
     try:
         figure = region_figures(db.session, target.region or "")
     except UnknownRegion:
-        raise UnknownTarget(f"There is no region {target.region!r}.", "region") from None
+        raise UnknownTarget(_("There is no region %(slug)s.", slug=repr(target.region)), "region") from None
     card = describe(text, options.lang, target, figure.count or 0, None)
     if figure.count is None:
         number = text["fewer"]
-        forms = {form: fill(phrase, people=people(text, target, "other")) for form, phrase in text["signed"].items()}
-        card = replace(card, number=number, who=forms["other"], sentence=f"{number} {forms['other']}")
+        who = fill(text["signed"]["other"], people=people(text, target, "other"))
+        card = replace(card, number=number, who=who, sentence=fill(text["count_sentence"], number=number, who=who))
     embed = Embed(target=target, options=options, text=text, card=card)
     return Card(embed=embed, count=figure.count or 0, goal=None, updated_at=None)

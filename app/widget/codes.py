@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from flask import url_for
+from flask import current_app, request
 from markupsafe import escape
 
+from app.i18n import ROOT_SCRIPT_KEY, default_language, script_root_for
 from app.services.card_layout import frame_height, label_lines, number_lines, small_lines
 from app.services.embed import (
-    DEFAULT_LANGUAGE,
+    OPTION_NAMES,
     SIZES,
     CardText,
     Options,
@@ -24,6 +26,17 @@ from app.widget.badge import layout
 # Where sign-ups came from when the partner gave no source of their own.
 DEFAULT_SOURCES = {"script": "widget", "iframe": "widget-iframe", "badge": "badge", "oembed": "oembed"}
 BADGE_OPTIONS = ("theme", "accent", "size", "lang", "paper", "verified")
+# The codes give a language by address (/cy/widget/...), not by the lang option.
+FRAME_URL_OPTIONS = tuple(name for name in OPTION_NAMES if name != "lang")
+BADGE_URL_OPTIONS = tuple(name for name in BADGE_OPTIONS if name != "lang")
+
+
+def _path_for(endpoint: str, language: str, **values: str | None) -> str:
+    """url_for(endpoint, **values) as a path in a language (/cy/...), whatever the request's language."""
+    anchor = values.pop("_anchor", None)
+    root = request.environ.get(ROOT_SCRIPT_KEY, "") + script_root_for(language)
+    path = current_app.url_map.bind(request.host, script_name=root or "/").build(endpoint, values)
+    return f"{path}#{quote(anchor, safe='')}" if anchor else path
 
 
 def _attributes(pairs: list[tuple[str, str | None]]) -> str:
@@ -42,16 +55,19 @@ class Embed:
     absolute: bool = True
 
     def _url(self, endpoint: str, **values: str | None) -> str:
-        return absolute_url_for(endpoint, **values) if self.absolute else url_for(endpoint, **values)
+        """The address in the card's language: /cy/... for Welsh, whatever the page asking is in."""
+        if self.absolute:
+            return absolute_url_for(endpoint, _language=self.options.lang, **values)
+        return _path_for(endpoint, self.options.lang, **values)
 
     def frame_url(self, default_source: str | None = None) -> str:
-        query = self.options.query()
+        query = self.options.query(FRAME_URL_OPTIONS)
         if default_source and "source" not in query:
             query["source"] = default_source
         return self._url("widget.frame", **self._target(), **query)
 
     def badge_url(self) -> str:
-        query = self.options.query(BADGE_OPTIONS)
+        query = self.options.query(BADGE_URL_OPTIONS)
         return self._url("widget.badge", **self._target(), **query)
 
     def _target(self) -> dict[str, str | None]:
@@ -76,9 +92,9 @@ class Embed:
         return size.width, frame_height(size, lines, self.card.goal is not None, numbers)
 
     def script_code(self) -> str:
-        lang = self.options.lang
-        src = self._url("widget.script", **({} if lang == DEFAULT_LANGUAGE else {"lang": lang}))
-        pairs: list[tuple[str, str | None]] = [("src", src)]
+        pairs: list[tuple[str, str | None]] = [("src", self._url("widget.script"))]
+        if self.options.lang != default_language():  # widget.js draws only the cards in its own language
+            pairs.append(("data-lang", self.options.lang))
         targets = [(f"data-{name}", value) for name, value in self._target().items() if value]
         pairs.extend(targets or [("data-care-dont-share", None)])
         for name, value in self.options.query(("theme", "accent", "size", "source", "paper", "verified")).items():

@@ -7,9 +7,12 @@ from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, make_response, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from app import cache_control
+from app.i18n import default_language
 from app.services.embed import (
     OPTION_NAMES,
     SIZES,
@@ -50,24 +53,36 @@ def oembed_discovery_href() -> str:
     return oembed_href(absolute_url_for(request.endpoint, **values))
 
 
+def _language_of(path: str) -> tuple[str, str]:
+    """A page address's language and its path without the language's prefix: /cy/sign/x is ("cy", "/sign/x")."""
+    code, _, rest = path[1:].partition("/")
+    if code != default_language() and code in languages():
+        return code, f"/{rest}"
+    return default_language(), path
+
+
 def page_embed(url: str) -> tuple[Target, Options]:
     """What a page of this site embeds as: its sector (with ?org=, its union too), its union, or
-    the widget it is, with that widget's options. Raises NotEmbeddable or InvalidEmbed."""
+    the widget it is, with that widget's options, in the page's language (/cy/...: Welsh).
+    Raises NotEmbeddable or InvalidEmbed."""
     parts = urlsplit(url)
     hosts = {urlsplit(current_app.config["SITE_URL"]).netloc.lower(), request.host.lower()}
     if parts.scheme not in ("http", "https") or parts.netloc.lower() not in hosts:
         raise NotEmbeddable
+    language, path = _language_of(parts.path)
     try:
-        endpoint, values = current_app.url_map.bind(parts.netloc).match(parts.path, method="GET")
+        endpoint, values = current_app.url_map.bind(parts.netloc).match(path, method="GET")
     except HTTPException:  # not found, or a redirect to elsewhere
         raise NotEmbeddable from None
     query = parse_qs(parts.query, keep_blank_values=True)
     if endpoint == "pledge.sign":
-        return Target(sector=values["sector_slug"], org=parse_slug("org", query.get("org", [""])[0])), Options()
+        org = parse_slug("org", query.get("org", [""])[0])
+        return Target(sector=values["sector_slug"], org=org), Options(lang=language)
     if endpoint == "pledge.union":
-        return Target(org=values["org_slug"]), Options()
+        return Target(org=values["org_slug"]), Options(lang=language)
     if endpoint == "widget.frame":
-        return Target(values["sector"], values["org"]), parse_options(single_values(query, OPTION_NAMES), languages())
+        options = parse_options(single_values(query, OPTION_NAMES), languages(), language)
+        return Target(values["sector"], values["org"]), options
     raise NotEmbeddable
 
 
@@ -76,7 +91,9 @@ def _dimension(values: dict[str, str], name: str) -> int | None:
     if value is None:
         return None
     if not value.isdigit() or not 0 < int(value) <= MAX_DIMENSION:
-        raise InvalidEmbed(f"{name} must be a whole number of pixels from 1 to {MAX_DIMENSION}.", name)
+        raise InvalidEmbed(
+            _l("%(name)s must be a whole number of pixels from 1 to %(most)s.", name=name, most=MAX_DIMENSION), name
+        )
     return int(value)
 
 
@@ -94,29 +111,31 @@ def oembed():
 
     Only JSON: format=xml (or any other) gets 501 Not Implemented, as the oEmbed spec says. Consumers
     add parameters of their own (WordPress sends dnt=1), so parameters we do not know are ignored.
+    The card is in the embedded page's language (a /cy/ page's card is Welsh); messages in /oembed's.
     """
     values = {name: given[-1] for name, given in request.args.to_dict(flat=False).items() if name in OEMBED_PARAMETERS}
     if values.get("format", "json") != "json":
-        return json_error(501, "Only format=json is available.")
+        return json_error(501, _("Only format=json is available."))
     try:
         if not values.get("url"):
-            raise InvalidEmbed("Give the url of a sector or union page of this site.", "url")
+            raise InvalidEmbed(_("Give the url of a sector or union page of this site."), "url")
         maxwidth, maxheight = _dimension(values, "maxwidth"), _dimension(values, "maxheight")
         target, options = page_embed(values["url"])
         embed = card_for(target, _fitted(options, maxwidth)).embed
     except InvalidEmbed as error:
         return json_error(400, str(error))
     except (NotEmbeddable, UnknownTarget):
-        return json_error(
-            404, "There is no embed for that url: give a sector (/sign/...) or union (/unions/...) page of this site."
+        message = _(
+            "There is no embed for that url: give a sector (/sign/...) or union (/unions/...) page of this site."
         )
+        return json_error(404, message)
     width, height = embed.frame_size()
     width, height = min(width, maxwidth or width), min(height, maxheight or height)
     body = {
         "version": "1.0",
         "type": "rich",
         "provider_name": embed.text["campaign"],
-        "provider_url": absolute_url_for("pledge.index"),
+        "provider_url": absolute_url_for("pledge.index", _language=embed.options.lang),
         "title": embed.card.title,
         "html": embed.iframe_code(width, height, source=DEFAULT_SOURCES["oembed"]),
         "width": width,

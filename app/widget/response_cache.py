@@ -100,9 +100,12 @@ class EmbedResponseCache:
         method = environ.get("REQUEST_METHOD")
         if seconds <= 0 or method not in ("GET", "HEAD") or not environ.get("PATH_INFO", "").startswith(PREFIXES):
             return self.wsgi_app(environ, start_response)
+        # SCRIPT_NAME holds the language's prefix (app/i18n.py moves /cy there), so /cy/widget/x and
+        # /widget/x, which differ only by language, are two entries.
         key = (
             environ.get("wsgi.url_scheme"),
             environ.get("HTTP_HOST"),
+            environ.get("SCRIPT_NAME", ""),
             environ["PATH_INFO"],
             environ.get("QUERY_STRING"),
         )

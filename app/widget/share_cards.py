@@ -1,8 +1,9 @@
 """Share cards: /share/....png, the image social sites show for a page, and the Open Graph values in base.html.
 
 A card draws the pledge's headline and the live count of what its page counts: everyone (the home
-page), a sector or a union. Its ETag comes from what it draws, so a revalidation is a 304 until the
-count changes, and each process draws each card once per count (share_image.render_png keeps them).
+page), a sector or a union, in the page's language (/cy/share/... for a Welsh page). Its ETag comes
+from what it draws, so a revalidation is a 304 until the count changes, and each process draws each
+card once per count (share_image.render_png keeps them).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, make_response, request
+from flask_babel import gettext as _
 
 from app import cache_control, content_loader
+from app.i18n import current_language
 from app.services import geography
 from app.services.embed import Options, Target, fill, people
 from app.urls import absolute_url_for
@@ -31,7 +34,6 @@ KINDS: dict[str, Callable[[str], Target]] = {
 }
 # Pages that are shared as another: a signer's thank-you and check-your-email pages share their sector's form.
 SHARED_AS = {"pledge.thank_you": "pledge.sign", "pledge.check_email": "pledge.sign"}
-LANGUAGE = "en"
 
 
 @bp.record_once
@@ -44,9 +46,11 @@ def _check_fonts(state) -> None:
 def share_card(kind: str | None, slug: str | None):
     """The card as a 1200x630 PNG with the count of the moment, cached like the badge."""
     if kind is not None and kind not in KINDS:
-        return text_error(404, f"There are no share cards for {kind!r}; use {', '.join(KINDS)}.")
+        return text_error(
+            404, _("There are no share cards for %(kind)s; use %(kinds)s.", kind=repr(kind), kinds=", ".join(KINDS))
+        )
     try:
-        card = card_for(KINDS[kind](slug) if kind else Target(), Options())
+        card = card_for(KINDS[kind](slug) if kind else Target(), Options(lang=current_language()))
     except UnknownTarget as error:
         return text_error(404, str(error))
     drawn = ShareCard(
@@ -89,7 +93,7 @@ def share_meta() -> dict[str, str] | None:
         return None
     endpoint = SHARED_AS.get(request.endpoint, request.endpoint)
     kind, target = _page_target(endpoint, values)
-    text = text_for(LANGUAGE)
+    text = text_for(current_language())
     return {
         "url": absolute_url_for(endpoint, **values),
         "image": absolute_url_for("widget.share_card", kind=kind, slug=target.sector or target.org or target.region),

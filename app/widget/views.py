@@ -16,10 +16,11 @@ import rjsmin
 from flask import current_app, make_response, request, url_for
 
 from app import cache_control
-from app.services.embed import OPTION_NAMES, InvalidEmbed, Target, parse_options, script_text
+from app.i18n import default_language, script_root_for
+from app.services.embed import OPTION_NAMES, InvalidEmbed, Target
 from app.widget import bp
 from app.widget.badge import layout
-from app.widget.cards import UnknownTarget, card_for, query_values
+from app.widget.cards import UnknownTarget, card_for, query_options
 from app.widget.codes import BADGE_OPTIONS
 from app.widget.oembed import oembed_href
 from app.widget.responses import (
@@ -30,7 +31,7 @@ from app.widget.responses import (
     render_public,
     text_error,
 )
-from app.widget.text import languages, text_for
+from app.widget.text import script_words
 
 # The iframe page's own rules (widget.css is shared with widget.js, where every byte counts); CSP allows it by hash.
 FRAME_STYLE = "body{margin:0}"
@@ -54,20 +55,24 @@ def _compact_json(value: object) -> str:
 def _script_source(lang: str, poll_seconds: int, static_folder: str) -> str:
     """widget.js for one language, its spare whitespace stripped (rjsmin: it renames nothing, so the
     served code reads as the template does, and it pays for the region, paper and verified lines)."""
+    root = script_root_for(lang)
     source = render_public(
         "widget/widget.js",
-        text=_compact_json(script_text(text_for(lang))),
+        text=_compact_json(script_words(lang)),
         css=_compact_json(_minified_css(Path(static_folder) / "css" / "widget.css")),
         poll_seconds=poll_seconds,
         lang=_compact_json(lang),
+        default_lang=_compact_json(default_language()),
+        root=_compact_json(root) if root else None,
     )
     return rjsmin.jsmin(source) + "\n"
 
 
 @bp.get("/widget.js")
 def script():
+    """The script card, in the address's language (/cy/widget.js) or the one ?lang= chooses."""
     try:
-        options = parse_options(query_values(("lang",)), languages())
+        options = query_options(("lang",))
     except InvalidEmbed as error:
         return text_error(400, str(error))
     source = _script_source(options.lang, current_app.config["COUNT_POLL_SECONDS"], current_app.static_folder)
@@ -85,7 +90,7 @@ def script():
 def frame(sector: str | None, org: str | None, region: str | None = None):
     """The card as a page for an iframe: framable from any site, live through widget-frame.js."""
     try:
-        options = parse_options(query_values(OPTION_NAMES), languages())
+        options = query_options(OPTION_NAMES)
         card = card_for(Target(sector=sector, org=org, region=region), options)
     except InvalidEmbed as error:
         return frame_error(400, str(error))
@@ -122,7 +127,7 @@ def frame(sector: str | None, org: str | None, region: str | None = None):
 def badge(sector: str | None, org: str | None, region: str | None = None):
     """The card as an SVG image with the count of the moment, for email and pages without JavaScript."""
     try:
-        options = parse_options(query_values(BADGE_OPTIONS), languages())
+        options = query_options(BADGE_OPTIONS)
         card = card_for(Target(sector=sector, org=org, region=region), options)
     except InvalidEmbed as error:
         return text_error(400, str(error))

@@ -1,5 +1,6 @@
 // The embed builder (/embed): as the options change, fetch the new codes and preview addresses
 // from /embed/codes.json, and copy a code with one click. Without JavaScript the form still works.
+// What it says comes from the form's data-failed, data-copied and data-select, in the page's language.
 (function () {
   "use strict";
   var form = document.getElementById("embed-options");
@@ -44,7 +45,7 @@
         show(data);
         window.history.replaceState(null, "", "?" + params);
       })
-      .catch(function () { say("Could not update the preview. Use the Update button instead."); });
+      .catch(function () { say(form.getAttribute("data-failed")); });
   }
 
   form.addEventListener("change", refresh);
@@ -57,10 +58,10 @@
       var text = code.textContent;
       var copied = navigator.clipboard ? navigator.clipboard.writeText(text) : Promise.reject();
       copied.then(
-        function () { say("Copied. Paste it into your page."); },
+        function () { say(form.getAttribute("data-copied")); },
         function () {
           window.getSelection().selectAllChildren(code);
-          say("Press Ctrl+C (or Cmd+C) to copy the selected code.");
+          say(form.getAttribute("data-select"));
         }
       );
     });

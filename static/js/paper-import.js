@@ -1,6 +1,7 @@
 // The paper-form import's progress bar: starts the import, then sends the previewed file back in
 // batches, moving the bar after each; the server imports the next rows each time. Without this
 // script the form posts normally and the server imports every row before showing the result.
+// Its words come from the form's data-text-* attributes, in the page's language.
 (function () {
   "use strict";
   var form = document.querySelector("[data-paper-import]");
@@ -9,6 +10,11 @@
   var bar = box.querySelector("progress");
   var status = box.querySelector("[data-paper-status]");
   var button = form.querySelector("button");
+  var text = form.dataset;
+
+  function filled(template, done) {
+    return template.split("{done}").join(String(done));
+  }
 
   function post(url, body) {
     return fetch(url, {
@@ -18,7 +24,7 @@
       headers: { Accept: "application/json" },
     }).then(function (response) {
       return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || "The import stopped.");
+        if (!response.ok) throw new Error(data.error || text.textStopped);
         return data;
       });
     });
@@ -27,8 +33,8 @@
   function show(data) {
     bar.max = data.total;
     bar.value = data.processed;
-    bar.textContent = data.processed + " of " + data.total;
-    status.textContent = data.processed + " of " + data.total + " rows done.";
+    bar.textContent = filled(text.textProgress, data.processed);
+    status.textContent = filled(text.textDone, data.processed);
   }
 
   function next(data) {
@@ -47,11 +53,11 @@
     event.preventDefault();
     button.disabled = true;
     box.hidden = false;
-    status.textContent = "Starting…";
+    status.textContent = text.textStarting;
     post(form.action, new FormData(form))
       .then(next)
       .catch(function (error) {
-        status.textContent = error.message + " Reload the page to see how far it got, or upload the file again.";
+        status.textContent = error.message + " " + text.textReload;
       });
   });
 })();

@@ -1,14 +1,16 @@
 // Keeps the figures on the map and region pages live: polls the regions API (revalidating with
 // its ETag), pauses while the tab is hidden, and leaves the server-rendered figures if anything
-// fails. The API has already applied the disclosure rule: a null is shown as "fewer than 10".
+// fails. The API has already applied the disclosure rule: a null is shown as the element's
+// data-hidden-text ("fewer than 10", in the page's language); numbers are formatted in it too.
 (function () {
   "use strict";
   var root = document.querySelector("[data-regions-url]");
   if (!root || !window.fetch) return;
   var url = root.getAttribute("data-regions-url");
   var seconds = Number(root.getAttribute("data-poll-seconds")) || 15;
-  var format = new Intl.NumberFormat("en-GB");
-  var rate = new Intl.NumberFormat("en-GB", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  var lang = document.documentElement.lang || "en-GB";
+  var format = new Intl.NumberFormat(lang);
+  var rate = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
   function show(key, value) {
     document.querySelectorAll('[data-place="' + key + '"]').forEach(function (el) {

@@ -1,5 +1,8 @@
-{#- The script embed, served at /widget.js (app/widget/views.py) with one language's words (T),
-    the card's stylesheet (CSS, from static/css/widget.css) and the poll interval in seconds (P).
+{#- The script embed, served at /widget.js (app/widget/views.py) with one language's words (T) and
+    code (L), the card's stylesheet (CSS, from static/css/widget.css) and the poll interval in
+    seconds (P). /cy/widget.js or /widget.js?lang=cy is the Welsh one: its button opens the Welsh
+    form (root, "/cy", is written into the code only for a language other than the default), and
+    T.places names the regions in Welsh (without it, a card uses the API's names, the default's).
     Jinja comments cost nothing on the wire, and the view strips spare whitespace (rjsmin, which
     renames nothing). Keep the code plain (ES2021, no build step) and small: at most 3 KB gzipped,
     which tests/test_widget.py checks. To stay within it, some names inside are short; the comments
@@ -12,8 +15,8 @@
     data-accent (#rrggbb), data-size (small, medium, large), data-source (credited on sign-ups),
     data-paper (add: paper tallies are added into the number; either way, when there are any, the
     card says "N online and M on paper"), data-verified (show: "including N verified ... workers",
-    those who confirmed a work email address; not for a region), data-lang (placeholders; must match
-    ?lang=).
+    those who confirmed a work email address; not for a region), data-lang (the card's language, for
+    placeholders: each copy of the script draws only those in its own; must match the script's).
 
     Every card lives in a shadow root whose :host rule resets inherited styles, so host CSS cannot
     reach in and ours cannot leak out. Cards share one poller per page (window.__careDontShare, also
@@ -94,7 +97,7 @@
       a = add("a", "cds-sign", c, T.sign),
       source = /^[\w.-]{1,64}$/.test(o.source || "") ? o.source : "widget";
     bar.setAttribute("aria-label", T.goal_label);
-    a.href = base + (to ? `/sign/${to}?${u ? `org=${u}&` : ""}source=${source}` : "/#sign");
+    a.href = base + {% if root %}{{ root }} + {% endif %}(to ? `/sign/${to}?${u ? `org=${u}&` : ""}source=${source}` : "/#sign");
     a.target = "_blank"; {#- which implies rel=noopener in the browsers that run this script #}
     if (!known) return;
 
@@ -112,7 +115,7 @@
         const { count, goal: g, paper: p, verified: v } = x,
           N = o.paper == "add" && p ? count + p : count;
         let people = form(u ? T.orgs[u] : s ? T.sectors[s] : T.total, N);
-        if (r || (s && u)) people = fill(T.in_area, { people, area: r ? x.name : T.sectors[s].area });
+        if (r || (s && u)) people = fill(T.in_area, { people, area: r ? T.places?.[r] || x.name : T.sectors[s].area });
         say(n, N == null ? T.fewer : num(N));
         say(who, fill(form(T.signed, N), { people }));
         line.hidden = false;
@@ -144,7 +147,7 @@
       } catch {}
     },
     scan = () => {
-      for (const e of d.querySelectorAll("[data-care-dont-share]")) if ((e.dataset.lang || "en") == L) mount(e);
+      for (const e of d.querySelectorAll("[data-care-dont-share]")) if ((e.dataset.lang || {{ default_lang }}) == L) mount(e);
     },
     m = me.dataset;
   if (m.sector || m.org || m.region) mount(me);
