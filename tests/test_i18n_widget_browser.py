@@ -2,17 +2,14 @@
 (/cy/widget.js, and /widget.js?lang=cy) beside the English one; each draws only the cards in its
 own language, in its own words, and stays live. The Welsh builder's codes and preview, too."""
 
-import functools
-import http.server
 import re
-import threading
 
 import pytest
 
 from app.extensions import db
+from tests.live_server import host_page
 from tests.test_widget_browser import (
     POLLS_SETTLED,
-    QuietHandler,
     artifacts,  # noqa: F401 (a fixture)
     csp_violations,
     screenshot,
@@ -52,16 +49,8 @@ HOST_PAGE = """<!doctype html>
 @pytest.fixture
 def host(live, tmp_path):
     """The host page, served from another origin (another loopback port)."""
-    from tests.live_server import free_port
-
-    (tmp_path / "index.html").write_text(HOST_PAGE.replace("LIVE", live), encoding="utf-8")
-    handler = functools.partial(QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with host_page(HOST_PAGE.replace("LIVE", live), tmp_path) as url:
+        yield url
 
 
 def test_welsh_script_cards_on_a_hostile_host_page(browser, live, host, signed, sector_id, artifacts):  # noqa: F811

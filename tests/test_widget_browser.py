@@ -2,10 +2,7 @@
 iframe and the badge; the cards keep their looks, go live, share requests, set no cookies and
 break no CSP. Screenshots of the builder and the host page go to test-artifacts/."""
 
-import functools
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Signature
+from tests.live_server import host_page
 
 pytestmark = pytest.mark.browser
 
@@ -55,21 +53,8 @@ HOST_PAGE = """<!doctype html>
 @pytest.fixture
 def host(live, tmp_path):
     """The host page, served from another origin (another loopback port)."""
-    from tests.live_server import free_port
-
-    (tmp_path / "index.html").write_text(HOST_PAGE.replace("LIVE", live), encoding="utf-8")
-    handler = functools.partial(QuietHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
+    with host_page(HOST_PAGE.replace("LIVE", live), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
