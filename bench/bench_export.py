@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_export.py                 # 1,000,000 rows, 3 runs of each
     .venv/bin/python bench/bench_export.py --rows 100000 --runs 1 --reload
 
-It creates (once) the PostgreSQL database care_bench_export on 127.0.0.1, applies the real
-migrations, and bulk-loads N confirmed signatures with COPY, every name and email encrypted
+It creates (once) the PostgreSQL database care_bench_export (or --database) on 127.0.0.1, applies
+the real migrations, and bulk-loads N confirmed signatures with COPY, every name and email
 sealed on its own by the app's cipher (AES-GCM; --fernet for the Fernet tokens written before
 it, which still open), as the signing service stores them. A later run reuses the rows if the
 count matches (--reload forces a fresh load).
@@ -16,6 +16,9 @@ high-water mark reset just before it starts, so it is the resident app plus what
   csv       stream_export(..., ExportFormat.CSV) written to /dev/null
   osdi      stream_export(..., ExportFormat.OSDI) written to /dev/null
   cli       `flask export csv --output /dev/null`, run in the child with APP_ENV=production
+and, when named in --kinds, two ways the PostgreSQL path could read its rows (no decryption, no output):
+  read-stream  the CSV statement of app/services/export_postgres.py as a binary stream of tuples (what it does)
+  read-copy    the same statement through COPY ... TO STDOUT: each line decoded, split, the sealed values hex-decoded
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+import psycopg.sql  # noqa: E402
 
 # Fake data only: fixed keys so a reloaded database and every child process agree.
 BENCH_KEYS = {
@@ -55,8 +59,8 @@ POSTCODES = ["SW1A", "M1", "B33", "LS6", "CF10", "EH1", "BT7", None]
 SOURCES = ["neu-mail", "twitter", "unison-intranet", None, None]
 
 
-def database_url(host: str, port: int, user: str) -> str:
-    return f"postgresql+psycopg://{user}@{host}:{port}/{DATABASE}"
+def database_url(host: str, port: int, user: str, database: str) -> str:
+    return f"postgresql+psycopg://{user}@{host}:{port}/{database}"
 
 
 def make_app(url: str):
@@ -67,9 +71,9 @@ def make_app(url: str):
 
 def ensure_database(args) -> None:
     with psycopg.connect(host=args.host, port=args.port, user=args.user, dbname=args.admin_db, autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
-            c.execute(f'CREATE DATABASE "{DATABASE}"')
-            print(f"created database {DATABASE}")
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.database,)).fetchone():
+            c.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(args.database)))
+            print(f"created database {args.database}")
 
 
 def prepare(args, url: str) -> None:
@@ -90,7 +94,7 @@ def prepare(args, url: str) -> None:
         db.session.remove()
         db.engine.dispose()
     if have == args.rows and not args.reload:
-        print(f"reusing {have:,} signatures in {DATABASE}")
+        print(f"reusing {have:,} signatures in {args.database}")
         return
     load(args, app)
 
@@ -109,7 +113,7 @@ def load(args, app) -> None:
             return fernet.encrypt(value.encode())
     else:
         seal = cipher.encrypt
-    conninfo = dict(host=args.host, port=args.port, user=args.user, dbname=DATABASE)
+    conninfo = dict(host=args.host, port=args.port, user=args.user, dbname=args.database)
     rng = random.Random(1)
     started = time.perf_counter()
     with psycopg.connect(**conninfo) as conn:
@@ -182,8 +186,10 @@ def child(kind: str, url: str) -> None:
     from sqlalchemy.dialects import postgresql
 
     from app.extensions import db, keys
-    from app.services import audit, export
+    from app.services import audit, export, export_postgres
     from app.services.export import ExportFilters, ExportFormat, ExportScope, export_query, stream_export
+
+    EVERYTHING = ExportScope.everything()
 
     if kind == "cli":  # the real command line, in this process; the environment carries its config
         from flask.cli import main as flask_main
@@ -214,6 +220,19 @@ def child(kind: str, url: str) -> None:
                     cursor.execute(sql)
                     for _ in cursor:
                         rows += 1
+        elif kind in ("read-copy", "read-stream"):  # how the PostgreSQL path could read its rows
+            statement = export_postgres._csv_statement(export_query(db.session, ExportFilters(), EVERYTHING))
+            if kind == "read-stream":  # what it does: a binary stream of tuples, no decryption, no output
+                for _ in export_postgres._rows(db.session, statement, export.YIELD_PER):
+                    rows += 1
+            else:  # COPY's text, a line at a time, split and the sealed values hex-decoded (literals: bench data)
+                sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+                with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+                    with conn.cursor().copy(f"COPY ({sql}) TO STDOUT") as copy:
+                        for line in copy:
+                            name, email, *_ = str(line, "utf-8").split("\t")
+                            bytes.fromhex(name[3:]), bytes.fromhex(email[3:])  # bytea is written \\x...
+                            rows += 1
         else:
             chunks = stream_export(
                 db.session, keys(), audit.CLI, ExportFormat(kind), ExportFilters(), ExportScope.everything()
@@ -297,6 +316,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--user", default="postgres")
+    parser.add_argument("--database", default=DATABASE, help=f"Database to create (once) and load; default {DATABASE}.")
     parser.add_argument("--admin-db", default="postgres", help="Database to connect to for CREATE DATABASE.")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -305,10 +325,10 @@ def main() -> None:
         child(args.child, args.url)
         return
 
-    url = database_url(args.host, args.port, args.user)
+    url = database_url(args.host, args.port, args.user, args.database)
     ensure_database(args)
     prepare(args, url)
-    with psycopg.connect(host=args.host, port=args.port, user=args.user, dbname=DATABASE) as conn:
+    with psycopg.connect(host=args.host, port=args.port, user=args.user, dbname=args.database) as conn:
         server = conn.execute("SHOW server_version").fetchone()[0]
     print(f"machine: {machine()}, PostgreSQL {server} on the same box")
 

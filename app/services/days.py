@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
 
 # The days a filter may name: wide enough for any real question, narrow enough that the day
@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 # Shown to organisers, in the page's language (lazy: read when the message is shown).
-OUT_OF_RANGE = lazy_gettext(
+OUT_OF_RANGE = _l(
     "Enter a date between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()
 )
 

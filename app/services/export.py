@@ -6,15 +6,25 @@ import enum
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Organiser, OrganiserRole, Sector, Signature, SignatureStatus
-from app.services import audit
+from app.services import audit, export_postgres
 from app.services.counts import UnknownFilter, id_for_slug
 from app.services.days import DayOutOfRange, within_days
-from app.services.export_formats import CSV_HEADER, ExportRow, csv_chunks, osdi_chunks, osdi_person, split_name
+from app.services.export_formats import (
+    CSV_HEADER,
+    ExportRow,
+    csv_chunks,
+    csv_text_chunks,
+    osdi_chunks,
+    osdi_person,
+    osdi_text_chunks,
+    split_name,
+)
 from app.services.keys import Keys
 
 __all__ = [
@@ -36,8 +46,10 @@ __all__ = [
     "stream_export",
 ]
 
-# Rows fetched from the database per round trip; memory stays flat whatever the table size.
+# Rows fetched from the database at a time; memory stays flat whatever the table size.
 YIELD_PER = 5000
+
+Row = TypeVar("Row")
 
 
 class ExportFormat(enum.StrEnum):
@@ -202,13 +214,14 @@ def record_export(
 
 def audited(
     session: Session,
-    rows: Iterator[ExportRow],
+    rows: Iterator[Row],
     actor: audit.Actor,
     export_format: ExportFormat,
     filters: ExportFilters,
     scope: ExportScope,
-) -> Generator[ExportRow, None, None]:
-    """Pass rows through and record the export when the stream ends, is closed early or fails.
+) -> Generator[Row, None, None]:
+    """Pass rows (ExportRows, or rows already formatted) through and record the export when the
+    stream ends, is closed early or fails.
 
     The count is of rows handed on (a consumer that buffers may have sent fewer); completed
     is False unless every row was handed on. Nothing is recorded if it is never started.
@@ -239,14 +252,20 @@ def stream_export(
 
     The chunks hold the session's connection until they are exhausted or closed, so a web view
     must keep the session alive for the response (stream_with_context) and close the iterator.
+    On PostgreSQL the rows stream on a second pooled connection (export_postgres), released at
+    the same moment; the bytes are the same as on the generic path.
     """
     query = export_query(session, filters, scope)
+    csv = export_format is ExportFormat.CSV
+    if export_postgres.usable(session):  # the same bytes, with PostgreSQL doing the formatting it can
+        lines = (export_postgres.csv_lines if csv else export_postgres.osdi_people)(session, keys, query, YIELD_PER)
+        formatted = audited(session, lines, actor, export_format, filters, scope)
+        return _closing_chain(csv_text_chunks(formatted) if csv else osdi_text_chunks(formatted), formatted)
     rows = audited(session, signatory_rows(session, keys, query), actor, export_format, filters, scope)
-    chunks = csv_chunks(rows) if export_format is ExportFormat.CSV else osdi_chunks(rows)
-    return _closing_chain(chunks, rows)
+    return _closing_chain(csv_chunks(rows) if csv else osdi_chunks(rows), rows)
 
 
-def _closing_chain(chunks: Iterator[bytes], rows: Generator[ExportRow, None, None]) -> Generator[bytes, None, None]:
+def _closing_chain(chunks: Iterator[bytes], rows: Generator) -> Generator[bytes, None, None]:
     # A generator closed mid-loop does not close the iterator it loops over; close both, so the
     # cursor is released and the audit event written as soon as the consumer stops.
     try:

@@ -159,12 +159,62 @@ def osdi_person(row: ExportRow) -> dict:
 
 def osdi_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
     """An OSDI people collection as one JSON document, streamed; total_records comes last."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return osdi_text_chunks(dumps(osdi_person(row)) for row in rows)
+
+
+# The PostgreSQL path (export_postgres.py) writes rows the server has partly formatted. These
+# give it the same bytes in the same chunks as csv_chunks and osdi_chunks, which stay the
+# reference: tests/test_export_fast_path.py compares the two on hostile data.
+
+
+def _csv_line(values: Iterable[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+# The byte-order mark and the header line that begin every CSV export.
+CSV_HEAD = "\ufeff" + _csv_line(CSV_HEADER)
+
+
+def csv_cells(*values: str) -> str:
+    """The values as csv_chunks writes them within a line: quoted where needed, comma-separated, no line end."""
+    # One more, empty, cell: the csv module writes a line holding only an empty cell as "".
+    return _csv_line((*values, ""))[:-3]
+
+
+def safe_csv_cell(value: str | None) -> str:
+    """One cell of personal or user-given text, spreadsheet-safe and quoted, as csv_chunks writes it."""
+    return csv_cells(_safe_cell(value))
+
+
+def region_cells(outward: str | None) -> str:
+    """The postcode_area and region cells of a row, as csv_chunks writes them."""
+    return csv_cells(_safe_cell(outward), region_of(outward) or "")
+
+
+def csv_text_chunks(lines: Iterable[str]) -> Iterator[bytes]:
+    """csv_chunks for rows already written as CSV lines (each ending in CRLF): the same bytes, the same chunks."""
+    parts = [CSV_HEAD]
+    size = len(CSV_HEAD)
+    for line in lines:
+        parts.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield "".join(parts).encode()
+            parts.clear()
+            size = 0
+    yield "".join(parts).encode()
+
+
+def osdi_text_chunks(people: Iterable[str]) -> Iterator[bytes]:
+    """An OSDI people collection from people already written as JSON objects; total_records comes last."""
     parts = ['{"_embedded":{"osdi:people":[']
     size = len(parts[0])
     total = 0
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for row in rows:
-        text = ("," if total else "") + dumps(osdi_person(row))
+    for person in people:
+        text = ("," if total else "") + person
         total += 1
         parts.append(text)
         size += len(text)
