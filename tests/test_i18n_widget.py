@@ -12,8 +12,9 @@ import pytest
 
 from app import content_loader
 from app.posters import qr
-from app.services.embed import Target, describe, plural_categories, script_text
-from app.widget.text import text_for
+from app.services.embed import Target, describe, plural_categories
+from app.widget.text import script_words, text_for
+from tests.test_widget import assert_cacheable, served_words
 
 SITE = "http://localhost"
 ENGLISH_CARD = ("have signed the pledge", "has signed the pledge", "Sign the pledge")
@@ -125,30 +126,136 @@ def test_welsh_region_frame_names_the_place_in_welsh(client, signed):
     assert between(page, "cds-who") == "o bobl yng Nghymru wedi llofnodi'r addewid"
 
 
-def script_words(source: str) -> dict:
-    return json.loads(re.search(r"const T=(\{.*?\}),CSS=", source).group(1))
-
-
 def test_welsh_script_embeds_only_welsh_words(client):
     welsh = client.get("/cy/widget.js")
     assert welsh.status_code == 200 and welsh.mimetype == "text/javascript"
-    words = script_words(welsh.text)
-    assert words == script_text(text_for("cy"), places=True)
+    words = served_words(welsh.text)
+    assert words == script_words("cy")
     assert words["sign"] == "Llofnodi'r addewid" and words["locale"] == "cy"
-    assert words["places"]["wales"] == "yng Nghymru"
     assert words["total"] == {"one": "person", "two": "berson", "other": "o bobl"}  # forms like "other" left out
+    assert words["members"] == {"one": "aelod o {org}", "two": "aelod o {org}", "other": "o aelodau {org}"}
     assert 'L="cy"' in welsh.text and '"/cy"+(to?' in welsh.text  # its cards' buttons open the Welsh form
     assert "have signed" not in welsh.text
     assert client.get("/widget.js?lang=cy").data == welsh.data
     english = client.get("/widget.js").text
-    assert '"/cy"' not in english and "places" not in script_words(english)
+    assert '"/cy' not in english
+
+
+def test_region_phrases_come_apart_from_the_script(app, client):
+    """A default-language region card names its region as /api/v1/regions does; another language's
+    script fetches its own phrases ("yng Nghymru") from <root>/widget/places.json, kept out of widget.js
+    (in Welsh they would be 230 of its 3 KB)."""
+    assert "places" not in client.get("/widget.js").text
+    for lang in app.config["LANGUAGES"][1:]:
+        assert f'"/{lang}/widget/places.json"' in client.get(f"/{lang}/widget.js").text
+        places = client.get(f"/{lang}/widget/places.json")
+        assert places.status_code == 200 and places.mimetype == "application/json"
+        assert places.json == text_for(lang)["places"] and places.headers["Access-Control-Allow-Origin"] == "*"
+        assert_cacheable(places)
+        assert client.get(f"/widget/places.json?lang={lang}").data == places.data
+        again = client.get(f"/{lang}/widget/places.json", headers={"If-None-Match": places.headers["ETag"]})
+        assert again.status_code == 304
+    assert client.get("/cy/widget/places.json").json["wales"] == "yng Nghymru"
+    assert client.get("/widget/places.json?lang=xx").status_code == 400
 
 
 def test_welsh_script_stays_small(client):
-    """Welsh words are longer and the script carries its own names for places: about 3.4 KB gzipped
-    (the English script keeps its 3 KB, tests/test_widget.py)."""
+    """Welsh words are longer, yet /cy/widget.js keeps to the same 3 KB as every language's script
+    (tests/test_widget.py): its region phrases come apart, in /cy/widget/places.json."""
     size = len(gzip.compress(client.get("/cy/widget.js").data, compresslevel=6))
-    assert size <= 3.5 * 1024, f"the Welsh widget.js is {size} bytes gzipped"
+    assert size <= 3 * 1024, f"the Welsh widget.js is {size} bytes gzipped"
+
+
+# A count in each of the plural categories of Welsh (zero, one, two, few, many, other) and English.
+COUNTS = (0, 1, 2, 3, 6, 7, 1234)
+SCRIPT_SITE, HOST_SITE = "http://widget.test", "http://host.test"
+
+
+def script_cards() -> dict[str, Target]:
+    """A card for everyone, for each sector, union and region, and for each union in its sector."""
+    text = text_for("en")
+    cards = {"everyone": Target()}
+    cards |= {f"sector-{slug}": Target(sector=slug) for slug in text["sectors"]}
+    cards |= {f"union-{slug}": Target(org=slug) for slug in text["orgs"]}
+    cards |= {f"in-{slug}": Target(sector=u["sector"] or "public", org=slug) for slug, u in text["orgs"].items()}
+    return cards | {f"region-{slug}": Target(region=slug) for slug in text["places"]}
+
+
+def fake_counts(count: int) -> dict:
+    """/api/v1/counts and /api/v1/regions as they would be with `count` everywhere (all verified)."""
+    text, welsh = text_for("en"), text_for("cy")
+    entry = {"count": count, "goal": None, "paper": 0, "verified": count}
+    return {
+        "counts": {
+            "total": count,
+            "paper": 0,
+            "verified_total": count,
+            "sectors": [{"slug": slug, **entry} for slug in text["sectors"]],
+            "organisations": [{"slug": slug, **entry} for slug in text["orgs"]],
+        },
+        "regions": {
+            "regions": [
+                {"slug": slug, "name": name, "name_cy": welsh["places"][slug], "count": count, "areas": []}
+                for slug, name in text["places"].items()
+            ]
+        },
+    }
+
+
+DRAWN = """() => [...document.querySelectorAll("[data-care-dont-share]")]
+  .every((e) => e.shadowRoot && !e.shadowRoot.querySelector(".cds-count").hidden)"""
+SAID = """() => Object.fromEntries([...document.querySelectorAll("[data-care-dont-share]")].map((e) => [e.id,
+  [".cds-n", ".cds-who", ".cds-verified"].map((part) => e.shadowRoot.querySelector(part).textContent)]))"""
+
+
+@pytest.mark.browser
+def test_script_cards_say_every_count_as_the_server_does(app, client, browser):
+    """widget.js, in every language, says what the iframe and badge say (describe()) for a count in
+    each plural category: T's phrases without the forms that say what "other" does, the unions'
+    words from their short names, and the region phrases from <root>/widget/places.json."""
+    for lang in app.config["LANGUAGES"]:
+        said = script_cards_say(browser, client, lang)
+        for count, cards in said.items():
+            for name, target in script_cards().items():
+                card = describe(text_for(lang), lang, target, count, None, verified=None if target.region else count)
+                assert cards[name] == [card.number, card.who, card.verified_line or ""], (lang, count, name)
+
+
+def script_cards_say(browser, client, lang: str) -> dict[int, dict[str, list[str]]]:
+    """What each of script_cards() says (number, words, verified line) for each of COUNTS: the script
+    in lang on a page of another site, its API answers faked, the script and its places the app's."""
+    served = {path: client.get(path) for path in (f"/widget.js?lang={lang}", f"/{lang}/widget/places.json")}
+    answers = {}
+
+    def answer(route):
+        url = urlsplit(route.request.url)
+        if url.path.startswith("/api/v1/"):
+            body = json.dumps(answers["regions" if url.path.endswith("/regions") else "counts"])
+            kind = "application/json"
+        else:
+            response = served[url.path + (f"?{url.query}" if url.query else "")]
+            body, kind = response.data, response.mimetype
+        route.fulfill(body=body, content_type=kind, headers={"Access-Control-Allow-Origin": "*"})
+
+    divs = "".join(
+        f'<div id="{name}" data-care-dont-share data-lang="{lang}" data-verified="show"'
+        + "".join(f' data-{key}="{value}"' for key, value in vars(target).items() if value)
+        + "></div>"
+        for name, target in script_cards().items()
+    )
+    page_html = f'<!doctype html><body>{divs}<script async src="{SCRIPT_SITE}/widget.js?lang={lang}"></script>'
+    context = browser.new_context()
+    page = context.new_page()
+    page.route(f"{SCRIPT_SITE}/**", answer)
+    page.route(f"{HOST_SITE}/", lambda route: route.fulfill(body=page_html, content_type="text/html"))
+    said = {}
+    for count in COUNTS:
+        answers.update(fake_counts(count))
+        page.goto(f"{HOST_SITE}/")
+        page.wait_for_function(DRAWN)
+        said[count] = page.evaluate(SAID)
+    context.close()
+    return said
 
 
 # --- the micro-cache -------------------------------------------------------------------------------
@@ -160,6 +267,7 @@ def test_welsh_script_stays_small(client):
         ("/widget/sector/education", "/cy/widget/sector/education"),
         ("/badge/union/neu.svg", "/cy/badge/union/neu.svg"),
         ("/widget.js", "/cy/widget.js"),
+        ("/widget/places.json", "/cy/widget/places.json"),
         ("/share/sector/health.png", "/cy/share/sector/health.png"),
     ],
 )
@@ -170,7 +278,7 @@ def test_the_response_cache_never_mixes_languages(app, client, signed, english, 
     assert first.data != second.data and first.headers["ETag"] != second.headers["ETag"]
     # Both are cached now: asking again in either order gives each its own.
     assert client.get(welsh).data == second.data and client.get(english).data == first.data
-    if english.startswith("/widget/"):
+    if english.startswith("/widget/sector/"):
         assert '<html lang="en-GB">' in first.text and '<html lang="cy">' in second.text
     # The Welsh ETag is no good for the English address.
     assert client.get(english, headers={"If-None-Match": second.headers["ETag"]}).status_code == 200
@@ -226,7 +334,7 @@ def test_builder_makes_welsh_codes_that_work(client, signed, address):
     for address in (iframe, attribute(codes["badge"], "src"), codes["wordpress"]):
         response = client.get(urlsplit(address).path + (f"?{urlsplit(address).query}" if "?" in address else ""))
         assert response.status_code == 200 and "o aelodau NEU wedi llofnodi" in html.unescape(response.text)
-    assert "Llofnodi'r addewid" in script_words(client.get("/cy/widget.js").text)["sign"]
+    assert "Llofnodi'r addewid" in served_words(client.get("/cy/widget.js").text)["sign"]
     # The live preview is the Welsh card, by a relative address the page's CSP allows.
     preview = html.unescape(re.search(r'<iframe id="preview-frame" src="([^"]+)"', page.text).group(1))
     assert preview == "/cy/widget/union/neu"

@@ -12,8 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app.services.embed import script_text
-from app.widget.text import text_for
+from app.services.embed import PLURAL_CATEGORIES, fill, plural_categories
+from app.widget.text import script_words, text_for
+from app.widget.views import SCRIPT_CSS_PROPERTIES
 
 SVG = "{http://www.w3.org/2000/svg}"
 COUNTED_PATHS = ["/widget.js", "/widget/union/neu", "/badge/union/neu.svg"]
@@ -57,29 +58,78 @@ def assert_cacheable(response):
 # --- /widget.js ------------------------------------------------------------------------------------
 
 
-def test_widget_js_is_at_most_3_kb_gzipped(client):
-    response = client.get("/widget.js")
-    assert response.status_code == 200 and response.mimetype == "text/javascript"
-    size = len(gzip.compress(response.data, compresslevel=6))  # gzip's default level, as most servers use
-    assert size <= 3 * 1024, f"widget.js is {size} bytes gzipped"
+def served_words(source: str) -> dict:
+    """T, the words in a served widget.js: an object literal, JSON but for its keys, bare where they can be."""
+    literal = re.search(r"const T=(\{.*?\}),CSS=", source).group(1)
+    return json.loads(re.sub(r"([{,])([A-Za-z_$][\w$]*):", r'\1"\2":', literal))
+
+
+def script_says(forms: dict, category: str) -> str:
+    """The words widget.js's form() finds for a plural category: the phrase's own, else "other"'s."""
+    return forms.get(category) or forms["other"]
+
+
+def test_widget_js_is_at_most_3_kb_gzipped_in_every_language(app, client):
+    """PRODUCT.md: widget.js under 3 KB gzipped, in each of the site's languages (Welsh is the longest)."""
+    for lang in app.config["LANGUAGES"]:
+        response = client.get(f"/widget.js?lang={lang}")
+        assert response.status_code == 200 and response.mimetype == "text/javascript"
+        size = len(gzip.compress(response.data, compresslevel=6))  # gzip's default level, as most servers use
+        assert size <= 3 * 1024, f"widget.js in {lang} is {size} bytes gzipped"
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="node checks the served script's syntax")
-def test_widget_js_is_valid_javascript(client, tmp_path):
-    path = tmp_path / "widget.js"
-    path.write_bytes(client.get("/widget.js").data)
-    checked = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
+def test_widget_js_is_valid_javascript(app, client, tmp_path):
+    for lang in app.config["LANGUAGES"]:
+        path = tmp_path / f"widget.{lang}.js"
+        path.write_bytes(client.get(f"/widget.js?lang={lang}").data)
+        checked = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_widget_js_words_come_from_the_catalogue(client):
     source = client.get("/widget.js").text
-    words = json.loads(re.search(r"const T=(\{.*?\}),CSS=", source).group(1))
-    assert words == script_text(text_for("en"))
-    assert words["orgs"]["neu"]["other"] == "NEU members" and words["sign"] == "Sign the pledge"
+    words = served_words(source)
+    assert words == script_words("en")
+    assert words["orgs"]["neu"] == {"sector": "education"} and words["members"]["other"] == "{org} members"
+    assert words["orgs"]["unite"] == {"sector": "local-services", "org": "Unite"}
+    assert words["sign"] == "Sign the pledge"
+    for key in words:  # nothing the script never reads
+        assert f"T.{key}" in source, key
     css = json.loads(re.search(r',CSS=("(?:[^"\\]|\\.)*")', source).group(1))
     assert css.startswith(":host{all:initial!important") and ".cds-sign{" in css
     assert re.search(r"\bP=15\b", source)  # COUNT_POLL_SECONDS
+
+
+def test_widget_js_says_every_count_as_the_server_does(app):
+    """T leaves out the plural forms that say what "other" does, and each union's words but its short
+    name; the script's form() and members pattern give back every category's words, in every language."""
+    for lang in app.config["LANGUAGES"]:
+        text, words = text_for(lang), script_words(lang)
+        phrases = [(words[key], text[key]) for key in ("signed", "total", "verified_people")]
+        phrases += [(words["sectors"][slug], forms) for slug, forms in text["sectors"].items()]
+        for category in plural_categories(lang):
+            for sent, forms in phrases:
+                assert script_says(sent, category) == script_says(forms, category), (lang, category, sent)
+            for slug, forms in text["orgs"].items():
+                union = words["orgs"][slug]
+                said = script_says(union if "other" in union else words["members"], category)
+                assert fill(said, org=union.get("org", slug.upper())) == script_says(forms, category), (lang, slug)
+                assert union["sector"] == (forms["sector"] or "public")
+        for sent, _ in phrases:
+            assert all(sent[key] != sent["other"] for key in sent if key in PLURAL_CATEGORIES and key != "other")
+        assert all(words["sectors"][slug]["area"] == forms["area"] for slug, forms in text["sectors"].items())
+
+
+def test_widget_js_stylesheet_has_short_property_names(client):
+    """The stylesheet inlined into widget.js names widget.css's custom properties in a letter each; the
+    script sets two of them for data-accent."""
+    source = client.get("/widget.js").text
+    css = json.loads(re.search(r',CSS=("(?:[^"\\]|\\.)*")', source).group(1))
+    assert set(re.findall(r"(?<![\w-])--[\w-]+", css)) == set(SCRIPT_CSS_PROPERTIES.values())
+    accent, on_accent = SCRIPT_CSS_PROPERTIES["--accent"], SCRIPT_CSS_PROPERTIES["--on-accent"]
+    assert f"var({accent})" in css and f"var({on_accent})" in css
+    assert f"`{accent}:#${{" in source and f";{on_accent}:${{" in source  # c.style.cssText, for data-accent
 
 
 def test_widget_js_is_cacheable_and_conditional(client):

@@ -217,48 +217,6 @@ def resolve_text(
     }
 
 
-SCRIPT_TEXT_KEYS = (
-    "locale",
-    "campaign",
-    "sign",
-    "signed",
-    "goal",
-    "goal_label",
-    "total",
-    "in_area",
-    "paper",
-    "verified",
-    "verified_people",
-    "fewer",
-    "sectors",
-    "orgs",
-)
-
-
-def _without_repeats(value):
-    """Plural forms without those that say the same as "other" (widget.js falls back to it), all the way down."""
-    if not isinstance(value, Mapping):
-        return value
-    value = {key: _without_repeats(item) for key, item in value.items()}
-    if isinstance(value.get("other"), str):
-        return {key: item for key, item in value.items() if key == "other" or item != value["other"]}
-    return value
-
-
-def script_text(text: Mapping, places: bool = False) -> dict:
-    """The part of a language's words that widget.js needs (it formats numbers with Intl), with each
-    union's sector filled in as sign_link() does ("public" when it has none).
-
-    widget.js names a region as /api/v1/regions does, in the default language; for any other
-    language, places=True adds the language's own phrases for them.
-    """
-    words = {key: text[key] for key in SCRIPT_TEXT_KEYS}
-    words["orgs"] = {slug: {**forms, "sector": forms["sector"] or "public"} for slug, forms in text["orgs"].items()}
-    if places:
-        words["places"] = text["places"]
-    return _without_repeats(words)
-
-
 def fill(template: str, **values: str) -> str:
     """Replace {name} placeholders; unknown ones are left as they are (as widget.js does)."""
     return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), m.group(0))), template)

@@ -31,10 +31,26 @@ from app.widget.responses import (
     render_public,
     text_error,
 )
-from app.widget.text import script_words
+from app.widget.text import script_places, script_words
 
 # The iframe page's own rules (widget.css is shared with widget.js, where every byte counts); CSP allows it by hash.
 FRAME_STYLE = "body{margin:0}"
+
+
+# widget.css's custom properties by one-letter names in the copy widget.js inlines: only the card's
+# shadow root sees them (its .cds rule sets them all), and widget.js sets --a and --o for data-accent.
+# The browser tests check the accent still reaches the button.
+SCRIPT_CSS_PROPERTIES = {
+    "--accent": "--a",
+    "--on-accent": "--o",
+    "--ink": "--i",
+    "--muted": "--m",
+    "--paper": "--p",
+    "--line": "--l",
+    "--track": "--t",
+}
+# An object key JavaScript takes unquoted.
+IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 
 
 def _minified_css(path: Path) -> str:
@@ -45,25 +61,45 @@ def _minified_css(path: Path) -> str:
     return re.sub(r":\s+", ":", css).replace(" !important", "!important").replace(";}", "}").strip()
 
 
+def _script_css(path: Path) -> str:
+    """widget.css minified, its custom properties renamed (SCRIPT_CSS_PROPERTIES), for widget.js."""
+    return re.sub(r"(?<![\w-])--[\w-]+", lambda m: SCRIPT_CSS_PROPERTIES.get(m[0], m[0]), _minified_css(path))
+
+
 def _compact_json(value: object) -> str:
     """JSON for a script: compact, and with <, > and & escaped so it can never end a <script>."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _script_literal(value: object) -> str:
+    """_compact_json, with the keys that are identifiers unquoted ({sector:"education"}): a JavaScript
+    object literal, some bytes smaller than JSON for the script's words."""
+    if isinstance(value, dict):
+        items = (
+            f"{key if IDENTIFIER.fullmatch(key) else _compact_json(key)}:{_script_literal(item)}"
+            for key, item in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    return _compact_json(value)
+
+
 @cache
 def _script_source(lang: str, poll_seconds: int, static_folder: str) -> str:
     """widget.js for one language, its spare whitespace stripped (rjsmin: it renames nothing, so the
-    served code reads as the template does, and it pays for the region, paper and verified lines)."""
+    served code reads as the template does, and it pays for the region, paper and verified lines).
+    At most 3 KB gzipped in every language: hence words without repeats (script_words), keys unquoted,
+    short custom properties, and the region phrases apart (script_place_phrases)."""
     root = script_root_for(lang)
     source = render_public(
         "widget/widget.js",
-        text=_compact_json(script_words(lang)),
-        css=_compact_json(_minified_css(Path(static_folder) / "css" / "widget.css")),
+        text=_script_literal(script_words(lang)),
+        css=_compact_json(_script_css(Path(static_folder) / "css" / "widget.css")),
         poll_seconds=poll_seconds,
         lang=_compact_json(lang),
         default_lang=_compact_json(default_language()),
         root=_compact_json(root) if root else None,
+        places_url=_compact_json(f"{root}/widget/places.json") if root else None,
     )
     return rjsmin.jsmin(source) + "\n"
 
@@ -78,6 +114,19 @@ def script():
     source = _script_source(options.lang, current_app.config["COUNT_POLL_SECONDS"], current_app.static_folder)
     response = make_response(source)
     response.mimetype = "text/javascript"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return cacheable(response, cache_control.UNTIL_DEPLOY).make_conditional(request)
+
+
+@bp.get("/widget/places.json")
+def script_place_phrases():
+    """What the script's region cards say for each place, in the address's language (/cy/widget/places.json)."""
+    try:
+        options = query_options(("lang",))
+    except InvalidEmbed as error:
+        return text_error(400, str(error))
+    response = make_response(_compact_json(script_places(options.lang)))
+    response.mimetype = "application/json"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return cacheable(response, cache_control.UNTIL_DEPLOY).make_conditional(request)
 
