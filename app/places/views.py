@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import abort, render_template, request
@@ -71,12 +70,8 @@ def _in_place(slug: str) -> str:
 @bp.context_processor
 def _place_names() -> dict:
     """Places by name in the page's language: place_name("wales") "Cymru", in_place("wales") "yng
-    Nghymru", area_name(area) "Caerdydd" (where the content has a Welsh name)."""
-    return {
-        "place_name": geography.place_name,
-        "in_place": _in_place,
-        "area_name": partial(content_loader.name_of, "areas"),
-    }
+    Nghymru" (an area's name: the |area_name filter, app/i18n.py)."""
+    return {"place_name": geography.place_name, "in_place": _in_place}
 
 
 def _filter_choices(filters: dict[str, str]) -> dict:
