@@ -117,6 +117,9 @@ def require_postgresql(backend: str) -> None:
 def form_session(base: str, path: str = "/sign/education") -> tuple[requests.Session, str]:
     """A visitor with a session cookie and the CSRF token of the form they were shown."""
     session = requests.Session()
+    # A connection per request: one kept alive from the GET may be closed by gunicorn (keep-alive 2 s)
+    # while the visitor waits at a barrier, and a POST is never retried on a reset.
+    session.headers["Connection"] = "close"
     page = session.get(f"{base}{path}", timeout=10)
     assert page.status_code == 200
     return session, csrf_token(page.text)
