@@ -331,3 +331,28 @@ def test_cached_responses_vary_by_address_only(app, client, path):
     assert again.data == english.data
     if not path.startswith("/api/"):
         assert welsh.data != english.data  # the Welsh twin is Welsh, not the cached English
+
+
+def test_form_built_in_messages_follow_the_page_language_and_are_read_once(app):
+    """WTForms' own messages ("Not a valid integer value.") in the page's language, from a
+    catalogue each process reads once, not on every request (bench/README.md, "Confirmation load")."""
+    from flask_babel import force_locale
+    from werkzeug.datastructures import MultiDict
+    from wtforms import IntegerField
+
+    from app.forms import Form, wtforms_messages
+
+    class Sample(Form):
+        number = IntegerField()
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    wtforms_messages.cache_clear()
+    errors = {}
+    for _round in range(3):
+        for language in ("en", WELSH):
+            with app.test_request_context("/", method="POST"), force_locale(language):
+                form = Sample(formdata=MultiDict({"number": "lots"}))
+                assert not form.validate()
+                errors[language] = form.number.errors
+    assert errors == {"en": ["Not a valid integer value."], WELSH: ["Gwerth integer annilys"]}
+    assert wtforms_messages.cache_info().misses == 2  # once per language, whatever the requests

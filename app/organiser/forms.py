@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,15 +18,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from app.forms import Form
 from app.services.days import FIRST_DAY, LAST_DAY, OUT_OF_RANGE
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email address"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(_l("Enter the 6-digit code.")), Length(max=10)],
@@ -35,7 +35,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Enter a password.")), Length(max=200)],
@@ -44,7 +44,7 @@ class PasswordForm(FlaskForm):
     )
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(
         _l("Email address"),
         validators=[
@@ -82,7 +82,7 @@ def not_before(start: DayField, end: DayField) -> None:
         )
 
 
-class ExportForm(FlaskForm):
+class ExportForm(Form):
     """GET form (no CSRF: it changes nothing; the download itself is audited)."""
 
     class Meta:
@@ -107,7 +107,7 @@ class ExportForm(FlaskForm):
         not_before(self.confirmed_from, field)
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False
 
@@ -132,7 +132,7 @@ class SearchForm(FlaskForm):
         not_before(self.created_from, field)
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = StringField(_l("Reason"), validators=[DataRequired(_l("Give a reason.")), Length(max=200)])
 
 
@@ -146,20 +146,20 @@ class SelectionForm(ReasonForm):
     ids = SelectMultipleField(coerce=int, validate_choice=False, validators=[DataRequired(_l("Select a sign-up."))])
 
 
-class BlockDomainForm(FlaskForm):
+class BlockDomainForm(Form):
     domain = StringField(_l("Domain"), validators=[DataRequired(_l("Enter a domain.")), Length(max=253)])
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=200)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """Only the CSRF token: for buttons."""
 
 
-class PauseForm(FlaskForm):
+class PauseForm(Form):
     paused = BooleanField(_l("Pause signing"))
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     """An update to signers: subject, Markdown body and audience (ids as strings, "" for all)."""
 
     subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")), Length(max=200)])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from app.content_loader import name_of
+from app.forms import Form
 from app.models import PAPER_TALLY_MAX
 from app.services.paper import EVENT_NAME_MAX, REASON_MAX
 from app.services.paper_import import MAX_BYTES, MAX_ROWS
@@ -59,7 +59,7 @@ def _reason() -> StringField:
     )
 
 
-class TallyForm(FlaskForm):
+class TallyForm(Form):
     """A paper tally: a number of people, never who they are."""
 
     event_name = _event_name()
@@ -114,11 +114,11 @@ class CorrectTallyForm(TallyForm):
     reason = _reason()
 
 
-class WithdrawTallyForm(FlaskForm):
+class WithdrawTallyForm(Form):
     reason = _reason()
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     event_name = _event_name()
     file = FileField(
         _l("CSV file"),
@@ -131,12 +131,12 @@ class UploadForm(FlaskForm):
     )
 
 
-class StartImportForm(FlaskForm):
+class StartImportForm(Form):
     """The previewed file, sent back from the page so nothing personal is kept on the server meanwhile."""
 
     event_name = StringField(validators=[DataRequired(), Length(max=EVENT_NAME_MAX)])
     text = TextAreaField(validators=[DataRequired(), Length(max=MAX_BYTES)])
 
 
-class BatchForm(FlaskForm):
+class BatchForm(Form):
     text = TextAreaField(validators=[DataRequired(), Length(max=MAX_BYTES)])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from app import content_loader
+from app.forms import Form
 from app.i18n import current_language
 from app.services.confirmation import Confirmation
 from app.services.normalise import NAME_MAX, InvalidInput, clean_name, normalise_email, normalise_postcode
@@ -47,7 +47,7 @@ def _name_field() -> StringField:
     )
 
 
-class SignForm(FlaskForm):
+class SignForm(Form):
     """The sign-up form. It asks for no consents: a box ticked here may have been ticked by someone
     else, so only the confirmation page, reached from the mailbox, asks."""
 
@@ -96,12 +96,12 @@ class SignForm(FlaskForm):
         return value if SOURCE_PATTERN.match(value) else None
 
 
-class ConsentsForm(FlaskForm):
+class ConsentsForm(Form):
     consent_updates = BooleanField()
     consent_share_union = BooleanField()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """The confirmation page: the name (which may be corrected), the two choices, unticked, and
     the details the page showed, so a sign-up replaced meanwhile is not confirmed unseen."""
 
@@ -138,11 +138,11 @@ class ConfirmForm(FlaskForm):
         )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     """Only the CSRF token: the button that withdraws."""
 
 
-class WorkEmailForm(FlaskForm):
+class WorkEmailForm(Form):
     """The work address to verify a signature with (issue 12): sent one link, then erased."""
 
     work_email = EmailField(
@@ -157,5 +157,5 @@ class WorkEmailForm(FlaskForm):
     )
 
 
-class VerifyWorkForm(FlaskForm):
+class VerifyWorkForm(Form):
     """Only the CSRF token: the button that verifies."""
