@@ -302,3 +302,23 @@ def test_demo_signatures_show_in_the_counts_by_place(app, client, keys):
     shown = {region["slug"]: region["count"] for region in body["regions"] if region["count"] is not None}
     assert {"london", "north-west", "west-midlands", "wales", "scotland", "northern-ireland"} <= set(shown)
     assert sum(shown.values()) + (body["not_given"] or 0) <= 240
+
+
+def test_a_confirmation_creates_its_cells_when_none_exists_yet(app, make_signature, confirm):
+    """A union added since `flask seed` has no count cell: the first confirmation makes the cell
+    and its place cell in the same transaction, and later ones add to them."""
+    pending = [make_signature(email=f"new-cell-{i}@example.com", postcode="CH5", union="neu") for i in range(3)]
+    neu_id = pending[0].organisation_id
+    db.session.execute(
+        db.delete(AreaCountCell).where(
+            AreaCountCell.count_cell_id.in_(select(CountCell.id).where(CountCell.organisation_id == neu_id))
+        )
+    )
+    db.session.execute(db.delete(CountCell).where(CountCell.organisation_id == neu_id))
+    db.session.commit()
+    for signature in pending:
+        confirm(signature)
+    db.session.expire_all()
+    cells = db.session.execute(select(CountCell.count).where(CountCell.organisation_id == neu_id)).scalars().all()
+    assert cells == [3]
+    assert counters() == fresh_count()

@@ -62,15 +62,21 @@ def adjust_count(
             .values(sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now)
             .returning(CountCell.id)
         ).scalar_one()
+    area_code, region = place_of(postcode_outward)
     place = {
         "count_cell_id": cell_id,
-        "area_code": geography.area_code(postcode_outward) or "",
-        "region": geography.region_of(postcode_outward),
+        "area_code": area_code,
+        "region": region,
         "count": max(delta, 0),
         "updated_at": now,
         "b_delta": delta,
     }
     connection.execute(_BUMP_PLACE, place)
+
+
+def place_of(postcode_outward: str | None) -> tuple[str, str]:
+    """The (area_code, region) of a signature's place cell: ("", "not-given") without a postcode area."""
+    return geography.area_code(postcode_outward) or "", geography.region_of(postcode_outward)
 
 
 # Built once with bound parameters: a statement's cache key is then memoised, where building
