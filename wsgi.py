@@ -2,6 +2,7 @@
 
 import os
 
-from app import create_app
+from app import create_app, warm_caches
 
 app = create_app(os.environ.get("APP_ENV", "production"))
+warm_caches(app)  # before the first request, not during it (each gunicorn worker imports this)

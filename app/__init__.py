@@ -43,6 +43,26 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     return app
 
 
+def warm_caches(app: Flask) -> None:
+    """Read the campaign's content, the postcode geography and the translations now, so a server's
+    first requests do not each parse them (app processes cache them for their lifetime)."""
+    from flask_babel import force_locale, get_translations
+
+    from app import content_loader
+    from app.forms import wtforms_messages
+    from app.pledge.work_email import work_rules_in
+    from app.services import geography
+
+    languages = app.config["LANGUAGES"]
+    content_loader.read_all(languages)
+    geography.areas()
+    for language in languages:
+        work_rules_in(language)
+        wtforms_messages(language)
+        with app.test_request_context(), force_locale(language):
+            get_translations()  # Flask-Babel keeps each language's catalogue for the process
+
+
 def _configure_logging(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -69,6 +69,16 @@ def load_yaml(name: str, language: str | None = None):
     return _localised_yaml(name, _language(language))
 
 
+def read_all(languages) -> None:
+    """Read and cache every YAML file in every language now, not on the first request that needs
+    each (a server calls this before it takes requests; see wsgi.py)."""
+    for path in sorted(CONTENT_DIR.glob("*.yaml")):
+        name = path.name.removesuffix(".yaml")
+        if "." not in name:
+            for language in languages:
+                load_yaml(name, language)
+
+
 def name_of(kind: str, item, language: str | None = None) -> str:
     """A sector's, union's, region's or postcode area's name in a language, from its content file (kind:
     "sectors", "organisations", "regions" or "areas"); `item` is a slug (an area's code) or anything

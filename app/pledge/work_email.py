@@ -38,11 +38,11 @@ from app.services.work_verification import (
 
 def work_rules() -> dict[str, SectorRules]:
     """app/content/work_domains.yaml with its words ("accepted") in the language being rendered."""
-    return _work_rules(current_language())
+    return work_rules_in(current_language())
 
 
 @cache
-def _work_rules(language: str) -> dict[str, SectorRules]:
+def work_rules_in(language: str) -> dict[str, SectorRules]:
     """Read once per process and language: the domains are the English file's, the words the language's."""
     return load_rules(content_loader.load_yaml("work_domains", language))
 
