@@ -73,16 +73,19 @@ class Organisation(db.Model):
 
 
 class CountCell(db.Model):
-    """Confirmed signatures for one (sector, organisation or none) pair.
+    """Confirmed signatures for one (sector, organisation or none) pair, in one of its shards.
 
     The confirming and withdrawing transactions add and subtract here, so a count request
-    sums a few dozen rows and never reads the signature table; spreading the count over
-    cells also keeps a surge of confirmations from queueing on one hot row.
+    sums a few hundred rows and never reads the signature table; spreading each pair's count
+    over shards keeps a surge of confirmations in one sector from queueing on one hot row.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # One of the pair's COUNT_SHARDS rows (services/counts.py); readers sum them. A signature is
+    # counted in the shard its count_shard names, so a surge on one pair spreads over row locks.
+    shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     count: Mapped[int] = mapped_column(default=0)
     # Of count, those verified with a work address (services/work_verification.py).
     verified: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -91,7 +94,7 @@ class CountCell(db.Model):
     __table_args__ = (
         CheckConstraint("count >= 0", name="count_not_negative"),
         CheckConstraint("verified >= 0 AND verified <= count", name="verified_within_count"),
-        UniqueConstraint("sector_id", "organisation_id", name="uq_count_cell_sector_organisation"),
+        UniqueConstraint("sector_id", "organisation_id", "shard", name="uq_count_cell_sector_organisation_shard"),
     )
 
 
@@ -218,6 +221,9 @@ class Signature(db.Model):
         ),
         default=SignatureStatus.PENDING,
     )
+    # The count cell shard this signature is counted in, once confirmed (services/counts.py):
+    # withdrawing takes it out of the same one. 0 for everything confirmed before shards.
+    count_shard: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     # Random per-signature value mixed into its link tokens; changing it revokes them.
     token_nonce: Mapped[bytes] = mapped_column(LargeBinary(16))
     emails_queued: Mapped[int] = mapped_column(default=0)

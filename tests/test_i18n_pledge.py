@@ -73,7 +73,7 @@ def mark_verified(signature) -> None:
     """The signature verified with a work address on VERIFIED_ON, as pressing the link's button records it."""
     signature.verified_at = VERIFIED_ON
     signature.verified_sector_id = signature.sector_id
-    adjust_verified(db.session, signature.sector_id, signature.organisation_id, +1, utcnow())
+    adjust_verified(db.session, signature, +1, utcnow())
     db.session.commit()
 
 
@@ -429,7 +429,7 @@ def add_to_area(sector_id):
     """Confirmed signatures straight into the counters, as confirmations would add them."""
 
     def add(outward: str, how_many: int) -> None:
-        adjust_count(db.session, sector_id("education"), None, how_many, utcnow(), postcode_outward=outward)
+        adjust_count(db.session, sector_id("education"), None, how_many, utcnow(), postcode_outward=outward, shard=0)
         db.session.commit()
 
     return add

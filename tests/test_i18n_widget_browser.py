@@ -103,7 +103,7 @@ def test_welsh_script_cards_on_a_hostile_host_page(browser, live, host, signed, 
     assert welsh_union.evaluate("e => getComputedStyle(e).display") == "block"
 
     # Live: the counts change and every card catches up, in Welsh plural forms.
-    adjust_count(db.session, sector_id("public"), None, 12, utcnow(), postcode_outward="CF10")
+    adjust_count(db.session, sector_id("public"), None, 12, utcnow(), postcode_outward="CF10", shard=0)
     db.session.commit()
     expect(welsh_region.locator(".cds-n")).to_have_text("12", timeout=15_000)
     expect(welsh_region.locator(".cds-who")).to_have_text("o bobl yng Nghymru wedi llofnodi'r addewid")

@@ -44,7 +44,7 @@ def count(sector_id):
     """Add confirmed signatures straight to the counters, as confirmations would."""
 
     def add(how_many, sector="education"):
-        adjust_count(db.session, sector_id(sector), None, how_many, utcnow(), postcode_outward=None)
+        adjust_count(db.session, sector_id(sector), None, how_many, utcnow(), postcode_outward=None, shard=0)
         db.session.commit()
 
     return add

@@ -21,7 +21,9 @@ def places(sector_id, org_id):
     def add(figures: dict[str, int], sector="education", union=None):
         for outward, how_many in figures.items():
             organisation = org_id(union) if union else None
-            adjust_count(db.session, sector_id(sector), organisation, how_many, utcnow(), postcode_outward=outward)
+            adjust_count(
+                db.session, sector_id(sector), organisation, how_many, utcnow(), postcode_outward=outward, shard=0
+            )
         db.session.commit()
 
     return add

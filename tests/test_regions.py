@@ -7,13 +7,13 @@ import pytest
 import schemathesis
 import yaml
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from app.api.openapi import DOCUMENT
 from app.extensions import db
 from app.models import AreaCountCell, CountCell, Signature, SignatureStatus, utcnow
 from app.services import audit, disclosure, geography, moderation, tokens
-from app.services.counts import adjust_count
+from app.services.counts import COUNT_SHARDS, adjust_count
 from app.services.regions import layout
 from app.services.signing import withdraw_signature
 
@@ -27,7 +27,10 @@ def counters() -> Counter:
         .add_columns(AreaCountCell.count)
         .join(CountCell, CountCell.id == AreaCountCell.count_cell_id)
     ).all()
-    return Counter({tuple(row[:4]): row[4] for row in rows if row[4]})
+    counted = Counter()
+    for row in rows:
+        counted[tuple(row[:4])] += row[4]  # summed over the pair's shards
+    return +counted
 
 
 def fresh_count() -> Counter:
@@ -49,7 +52,7 @@ def add(sector_id, org_id):
 
     def add_to_counters(outward, how_many, sector="education", union=None):
         organisation = org_id(union) if union else None
-        adjust_count(db.session, sector_id(sector), organisation, how_many, utcnow(), postcode_outward=outward)
+        adjust_count(db.session, sector_id(sector), organisation, how_many, utcnow(), postcode_outward=outward, shard=0)
         db.session.commit()
 
     return add_to_counters
@@ -320,5 +323,54 @@ def test_a_confirmation_creates_its_cells_when_none_exists_yet(app, make_signatu
         confirm(signature)
     db.session.expire_all()
     cells = db.session.execute(select(CountCell.count).where(CountCell.organisation_id == neu_id)).scalars().all()
-    assert cells == [3]
+    assert sum(cells) == 3 and all(cells)
+    assert counters() == fresh_count()
+
+
+def withdraw(keys, signature) -> None:
+    withdraw_signature(
+        db.session, keys, tokens.make_token(keys.token_key, tokens.MANAGE, signature.id, signature.token_nonce)
+    )
+
+
+def test_each_signature_is_counted_in_its_shard_and_withdrawn_from_it(app, client, keys, make_signature):
+    """A pair's count is spread over COUNT_SHARDS rows; withdrawing takes a signature out of the
+    shard it was counted in, so no shard goes below zero and the sums stay exact."""
+    made = signed(make_signature, {"SW1A": 2 * COUNT_SHARDS})
+    assert {signature.count_shard for signature in made} == set(range(COUNT_SHARDS))
+    education = made[0].sector_id
+    shards = db.session.execute(
+        select(CountCell.shard, CountCell.count).where(
+            CountCell.sector_id == education, CountCell.organisation_id.is_(None)
+        )
+    ).all()
+    assert sorted(shards) == [(shard, 2) for shard in range(COUNT_SHARDS)]
+    assert client.get("/api/v1/counts?sector=education").get_json()["total"] == 2 * COUNT_SHARDS
+    for signature in made[: COUNT_SHARDS + 3]:
+        withdraw(keys, signature)
+    db.session.expire_all()
+    assert counters() == fresh_count()
+    assert sum(count for _, count in db.session.execute(select(CountCell.shard, CountCell.count))) == COUNT_SHARDS - 3
+
+
+def test_counts_from_before_shards_stay_exact_through_the_migration(app, keys, make_signature):
+    """Migration 0013 leaves every count where it was (shard 0, where signatures confirmed before
+    it are recorded), so withdrawing them afterwards is exact; its downgrade folds shards back."""
+    made = signed(make_signature, {"CH5": 5, None: 3}) + signed(make_signature, {"M1": 2}, union="neu")
+    ids = [signature.id for signature in made]
+    before = counters()
+    db.session.remove()
+    downgrade(revision="0012")
+    with db.engine.connect() as connection:
+        per_pair = connection.execute(
+            text("SELECT sector_id, organisation_id, count(*) FROM count_cell GROUP BY sector_id, organisation_id")
+        ).all()
+        assert per_pair and all(cells == 1 for _, _, cells in per_pair)
+    upgrade()
+    db.session.expire_all()
+    assert counters() == before == fresh_count()
+    assert {db.session.get(Signature, id_).count_shard for id_ in ids} == {0}
+    for id_ in ids[:4] + ids[-1:]:
+        withdraw(keys, db.session.get(Signature, id_))
+    db.session.expire_all()
     assert counters() == fresh_count()

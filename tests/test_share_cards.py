@@ -97,7 +97,7 @@ def test_a_region_card_draws_its_figure_under_the_disclosure_rule(client, sector
     from app.services.counts import adjust_count
 
     def place(outward, how_many):
-        adjust_count(db.session, sector_id("education"), None, how_many, utcnow(), postcode_outward=outward)
+        adjust_count(db.session, sector_id("education"), None, how_many, utcnow(), postcode_outward=outward, shard=0)
         db.session.commit()
 
     place("CF10", 9)

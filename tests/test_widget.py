@@ -409,7 +409,7 @@ def verified(signed):
     ).scalar_one()
     now = utcnow()
     signature.verified_at, signature.verified_sector_id = now, signature.sector_id
-    adjust_verified(db.session, signature.sector_id, signature.organisation_id, +1, now)
+    adjust_verified(db.session, signature, +1, now)
     db.session.commit()
 
 

@@ -359,8 +359,8 @@ def places_and_paper(signed, sector_id):
     from app.services.counts import adjust_count, adjust_verified
     from tests.test_paper import admin_recorder, details
 
-    adjust_count(db.session, sector_id("public"), None, 30, utcnow(), postcode_outward="CF10")
-    adjust_count(db.session, sector_id("public"), None, 4, utcnow(), postcode_outward="M1")
+    adjust_count(db.session, sector_id("public"), None, 30, utcnow(), postcode_outward="CF10", shard=0)
+    adjust_count(db.session, sector_id("public"), None, 4, utcnow(), postcode_outward="M1", shard=0)
     paper.record_tally(db.session, admin_recorder(), details(count=40))
     nurse = db.session.execute(
         select(Signature)
@@ -369,7 +369,7 @@ def places_and_paper(signed, sector_id):
         .where(Sector.slug == "health", Organisation.slug == "neu")
     ).scalar_one()
     nurse.verified_at, nurse.verified_sector_id = utcnow(), nurse.sector_id
-    adjust_verified(db.session, nurse.sector_id, nurse.organisation_id, +1, utcnow())
+    adjust_verified(db.session, nurse, +1, utcnow())
     db.session.commit()
     db.session.remove()
 
@@ -416,7 +416,7 @@ def test_script_cards_for_a_region_and_with_paper_and_verified_lines(
     expect(page.locator("#health .cds-verified")).to_have_text("including 1 verified health or care worker")
 
     # The region cards share one request to the regions API and keep up with it.
-    adjust_count(db.session, sector_id("public"), None, 5, utcnow(), postcode_outward="CF10")
+    adjust_count(db.session, sector_id("public"), None, 5, utcnow(), postcode_outward="CF10", shard=0)
     db.session.commit()
     expect(wales.locator(".cds-n")).to_have_text("35", timeout=15_000)
     region_calls = [r for r in seen["requests"] if "/api/v1/regions" in r.url]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.models import Signature, SignatureStatus, Tz, utcnow
 from app.services import tokens
 from app.services.consents import refuse_share_without_a_union
-from app.services.counts import adjust_count, place_of
+from app.services.counts import adjust_count, place_of, shard_for
 from app.services.keys import Keys
 from app.services.normalise import clean_name
 from app.services.signing import signature_for_token
@@ -124,6 +124,7 @@ def confirm_signature(
         "b_share": confirmation.consent_share_union,
         "b_wording": confirmation.wording_version,
         "b_language": confirmation.language,
+        "b_shard": shard_for(signature.id),
     }
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -141,6 +142,7 @@ def confirm_signature(
                 +1,
                 now,
                 postcode_outward=confirmation.postcode_outward,
+                shard=values["b_shard"],
             )
         session.commit()
         log.info("signature confirmed id=%s", signature.id)
@@ -179,13 +181,14 @@ _CONFIRM = (
         consents_updated_at=bindparam("b_now"),
         wording_version=bindparam("b_wording"),
         language=func.coalesce(bindparam("b_language", type_=String), _signatures.c.language),
+        count_shard=bindparam("b_shard"),
     )
 )
 
 
 # PostgreSQL: the same update, the count cell and the place cell in one statement, so a
 # confirmation costs one round trip and one statement's overhead instead of three (the surge's
-# confirm POSTs; bench/README.md, "Confirmation load"). The cell is only touched when the
+# confirm POSTs; bench/README.md, "Confirmation load"). The cell (the signature's shard of it) is only touched when the
 # signature was confirmed (EXISTS), and row locks are taken in the same order as adjust_count's:
 # signature, count cell, place cell. "counted" is 0 when the cell does not exist yet; the caller
 # then creates it in the same transaction. The WHERE must stay the same as _CONFIRM's.
@@ -195,13 +198,15 @@ WITH confirmed AS (
     UPDATE signature
     SET status = 'confirmed', confirmed_at = :b_now, name_encrypted = :b_name,
         consent_updates = :b_updates, consent_share_union = :b_share, consents_updated_at = :b_now,
-        wording_version = :b_wording, language = coalesce(CAST(:b_language AS VARCHAR), language)
+        wording_version = :b_wording, language = coalesce(CAST(:b_language AS VARCHAR), language),
+        count_shard = :b_shard
     WHERE id = :b_id AND status = 'pending' AND sector_id = :b_sector
         AND organisation_id IS NOT DISTINCT FROM :b_org AND postcode_outward IS NOT DISTINCT FROM :b_postcode
     RETURNING id
 ), cell AS (
     UPDATE count_cell SET count = count + 1, updated_at = :b_now
-    WHERE sector_id = :b_sector AND organisation_id IS NOT DISTINCT FROM :b_org AND EXISTS (SELECT FROM confirmed)
+    WHERE sector_id = :b_sector AND organisation_id IS NOT DISTINCT FROM :b_org AND shard = :b_shard
+        AND EXISTS (SELECT FROM confirmed)
     RETURNING id
 ), place AS (
     INSERT INTO area_count_cell (count_cell_id, area_code, region, count, updated_at)

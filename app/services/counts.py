@@ -37,6 +37,18 @@ def id_for_slug(session: Session, model: type[Sector] | type[Organisation], slug
     return found
 
 
+# Each (sector, organisation) count is spread over this many count_cell rows. A signature is
+# counted in one of them (shard_for), recorded as its count_shard so it is taken out of the same
+# one; readers sum them. With one row, a surge of confirmations in one sector queued on its lock:
+# spread, PostgreSQL spent less CPU per confirmation (bench/README.md, "Confirmation load").
+COUNT_SHARDS = 8
+
+
+def shard_for(signature_id: int) -> int:
+    """The count shard a signature is counted in when it is confirmed."""
+    return signature_id % COUNT_SHARDS
+
+
 def adjust_count(
     session: Session,
     sector_id: int,
@@ -45,21 +57,24 @@ def adjust_count(
     now: datetime,
     *,
     postcode_outward: str | None,
+    shard: int,
 ) -> None:
-    """Add delta to one count cell and to its cell for the signature's place, in the caller's
-    transaction (creating either if missing).
+    """Add delta to one count cell (the pair's shard) and to its cell for the signature's place,
+    in the caller's transaction (creating either if missing).
 
     The count cell's row lock, taken first, orders every transaction that touches its places;
     the place cell is an upsert anyway, so it needs nothing else to be exact. The statements
     are built once, with parameters (see _BUMP_CELL).
     """
     connection = session.connection()
-    cell = {"b_sector": sector_id, "b_org": organisation_id, "b_delta": delta, "b_now": now}
+    cell = {"b_sector": sector_id, "b_org": organisation_id, "b_shard": shard, "b_delta": delta, "b_now": now}
     cell_id = connection.execute(_BUMP_CELL, cell).scalar_one_or_none()
     if cell_id is None:
         cell_id = session.execute(
             insert(CountCell)
-            .values(sector_id=sector_id, organisation_id=organisation_id, count=max(delta, 0), updated_at=now)
+            .values(
+                sector_id=sector_id, organisation_id=organisation_id, shard=shard, count=max(delta, 0), updated_at=now
+            )
             .returning(CountCell.id)
         ).scalar_one()
     area_code, region = place_of(postcode_outward)
@@ -85,7 +100,9 @@ _cells = CountCell.__table__
 _BUMP_CELL = (
     _cells.update()
     .where(
-        _cells.c.sector_id == bindparam("b_sector"), _cells.c.organisation_id.is_not_distinct_from(bindparam("b_org"))
+        _cells.c.sector_id == bindparam("b_sector"),
+        _cells.c.organisation_id.is_not_distinct_from(bindparam("b_org")),
+        _cells.c.shard == bindparam("b_shard"),
     )
     .values(count=_cells.c.count + bindparam("b_delta"), updated_at=bindparam("b_now"))
     .returning(_cells.c.id)
@@ -102,12 +119,16 @@ _BUMP_PLACE = text(
 ).bindparams(bindparam("updated_at", type_=Tz()))
 
 
-def adjust_verified(session: Session, sector_id: int, organisation_id: int | None, delta: int, now: datetime) -> None:
+def adjust_verified(session: Session, signature: Signature, delta: int, now: datetime) -> None:
     """Add delta to the verified count of a confirmed signature's cell (which exists), in the caller's transaction."""
     cells = CountCell.__table__
     session.execute(
         cells.update()
-        .where(cells.c.sector_id == sector_id, cells.c.organisation_id.is_not_distinct_from(organisation_id))
+        .where(
+            cells.c.sector_id == signature.sector_id,
+            cells.c.organisation_id.is_not_distinct_from(signature.organisation_id),
+            cells.c.shard == signature.count_shard,
+        )
         .values(verified=cells.c.verified + delta, updated_at=now)
     )
 
@@ -115,9 +136,15 @@ def adjust_verified(session: Session, sector_id: int, organisation_id: int | Non
 def uncount(session: Session, signature: Signature, now: datetime) -> None:
     """Take a confirmed signature out of its count cell and place cell (caller's transaction)."""
     if signature.verified_at is not None:  # first: a cell's verified never exceeds its count
-        adjust_verified(session, signature.sector_id, signature.organisation_id, -1, now)
+        adjust_verified(session, signature, -1, now)
     adjust_count(
-        session, signature.sector_id, signature.organisation_id, -1, now, postcode_outward=signature.postcode_outward
+        session,
+        signature.sector_id,
+        signature.organisation_id,
+        -1,
+        now,
+        postcode_outward=signature.postcode_outward,
+        shard=signature.count_shard,
     )
 
 

@@ -61,7 +61,8 @@ def rebuild_place_counters(session: Session, now: datetime, *, dry_run: bool = F
         .join(
             CountCell,
             (CountCell.sector_id == Signature.sector_id)
-            & CountCell.organisation_id.is_not_distinct_from(Signature.organisation_id),
+            & CountCell.organisation_id.is_not_distinct_from(Signature.organisation_id)
+            & (CountCell.shard == Signature.count_shard),
         )
         .where(confirmed)
         .group_by(CountCell.id, Signature.postcode_outward)

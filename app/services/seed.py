@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import CountCell, Organisation, Sector, Signature, SignatureStatus, utcnow
-from app.services.counts import adjust_count
+from app.services.counts import COUNT_SHARDS, adjust_count
 from app.services.keys import Keys
 
 
@@ -36,11 +36,12 @@ def seed_reference_data(session: Session, sectors: list[dict], organisations: li
         session.add(row)
         orgs[row.slug] = row
     session.flush()
-    existing = set(session.execute(select(CountCell.sector_id, CountCell.organisation_id)).tuples())
+    existing = set(session.execute(select(CountCell.sector_id, CountCell.organisation_id, CountCell.shard)).tuples())
     for sector in by_slug.values():
         for org_id in [None, *(o.id for o in orgs.values())]:
-            if (sector.id, org_id) not in existing:
-                session.add(CountCell(sector_id=sector.id, organisation_id=org_id, count=0))
+            for shard in range(COUNT_SHARDS):
+                if (sector.id, org_id, shard) not in existing:
+                    session.add(CountCell(sector_id=sector.id, organisation_id=org_id, shard=shard, count=0))
     session.commit()
 
 
@@ -71,6 +72,7 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
                 sector_id=sector.id,
                 organisation_id=org.id if org else None,
                 postcode_outward=postcode,
+                count_shard=i % COUNT_SHARDS,
                 source="demo",
                 wording_version=wording_version,
                 status=SignatureStatus.CONFIRMED,
@@ -79,6 +81,7 @@ def seed_demo_signatures(session: Session, keys: Keys, how_many: int, wording_ve
                 confirmed_at=confirmed_at,
             )
         )
-        adjust_count(session, sector.id, org.id if org else None, +1, now, postcode_outward=postcode)
+        organisation_id = org.id if org else None
+        adjust_count(session, sector.id, organisation_id, +1, now, postcode_outward=postcode, shard=i % COUNT_SHARDS)
     session.commit()
     return how_many

@@ -306,7 +306,7 @@ def verify_work_email(session: Session, keys: Keys, token: str, now: datetime | 
         signature.verified_sector_id = signature.sector_id
         signature.work_mailbox_key = link.mailbox_key
         session.flush()
-        adjust_verified(session, signature.sector_id, signature.organisation_id, +1, now)
+        adjust_verified(session, signature, +1, now)
         session.commit()
     except IntegrityError:
         session.rollback()
