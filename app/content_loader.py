@@ -83,15 +83,24 @@ def name_of(kind: str, item, language: str | None = None) -> str:
     """A sector's, union's, region's or postcode area's name in a language, from its content file (kind:
     "sectors", "organisations", "regions" or "areas"); `item` is a slug (an area's code) or anything
     with .slug (.code) and .name."""
+    if isinstance(item, str):
+        key = fallback = item
+    elif kind == "areas":
+        key = fallback = item.code
+    else:
+        key, fallback = item.slug, item.name
+    return _names(kind, _language(language)).get(key) or fallback
+
+
+@cache
+def _names(kind: str, language: str | None) -> dict[str, str]:
+    """slug (an area's code) -> name, for one kind of thing in one language: name_of looks up here."""
     if kind == "areas":  # postcode areas, by code ("CF"): a dict, not a list
-        code = item if isinstance(item, str) else item.code
-        return load_yaml("postcode_areas", language)["areas"].get(code, {}).get("name") or code
-    slug = item if isinstance(item, str) else item.slug
-    items = load_yaml("postcode_areas", language)["regions"] if kind == "regions" else load_yaml(kind, language)
-    found = next((entry for entry in items if entry["slug"] == slug), None)
-    if found is not None:
-        return found["name"]
-    return slug if isinstance(item, str) else item.name
+        return {code: entry.get("name") for code, entry in _localised_yaml("postcode_areas", language)["areas"].items()}
+    items = (
+        _localised_yaml("postcode_areas", language)["regions"] if kind == "regions" else _localised_yaml(kind, language)
+    )
+    return {entry["slug"]: entry["name"] for entry in items}
 
 
 def render_markdown(text: str | None) -> Markup:

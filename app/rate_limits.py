@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import secrets
 import time
+from functools import cache
 
 import redis
 from flask import current_app, request
@@ -76,22 +77,28 @@ class RedisWindows:
         self._hit = client.register_script(self.HIT)
         self._room = client.register_script(self.ROOM)
 
-    def hit(self, items: list[RateLimitItem], *scope: str) -> bool:
+    def hit(self, items: tuple[RateLimitItem, ...], *scope: str) -> bool:
         """Record one hit in every window that has room; True if any had none."""
         keys, args = self._arguments(items, scope)
         return bool(self._hit(keys=keys, args=[args[0], secrets.token_hex(8), *args[1:]]))
 
-    def has_room(self, items: list[RateLimitItem], *scope: str) -> bool:
+    def has_room(self, items: tuple[RateLimitItem, ...], *scope: str) -> bool:
         keys, args = self._arguments(items, scope)
         return bool(self._room(keys=keys, args=args))
 
     @staticmethod
-    def _arguments(items: list[RateLimitItem], scope: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    def _arguments(items: tuple[RateLimitItem, ...], scope: tuple[str, ...]) -> tuple[list[str], list[int]]:
         keys = [f"care-limit/{'/'.join(scope)}/{item.amount}/{item.get_expiry()}" for item in items]
         args = [int(time.time() * 1000)]
         for item in items:
             args += [item.amount, item.get_expiry() * 1000]
         return keys, args
+
+
+@cache
+def limits_of(setting: str) -> tuple[RateLimitItem, ...]:
+    """A setting's limits ("20 per minute; 300 per hour"), parsed once per process."""
+    return tuple(parse_many(setting))
 
 
 def init_app(app) -> None:
@@ -109,7 +116,7 @@ def over_limit(config_name: str, *scope: str) -> bool:
     """
     if not current_app.config["RATELIMIT_ENABLED"]:
         return False
-    items = parse_many(current_app.config[config_name])
+    items = limits_of(current_app.config[config_name])
     windows = current_app.extensions["care_redis_windows"]
     try:
         if windows is not None:
@@ -135,7 +142,7 @@ def within_limit(config_name: str, *scope: str) -> bool:
     """
     if not current_app.config["RATELIMIT_ENABLED"]:
         return True
-    items = parse_many(current_app.config[config_name])
+    items = limits_of(current_app.config[config_name])
     windows = current_app.extensions["care_redis_windows"]
     try:
         if windows is not None:
@@ -148,7 +155,7 @@ def within_limit(config_name: str, *scope: str) -> bool:
 
 def first_in_window(config_name: str, *scope: str) -> bool:
     """True the first time it is asked within the longest window of the setting: for alerts."""
-    longest = max(parse_many(current_app.config[config_name]), key=lambda item: item.get_expiry())
+    longest = max(limits_of(current_app.config[config_name]), key=lambda item: item.get_expiry())
     try:
         return limiter.limiter.hit(type(longest)(1, longest.multiples), f"{config_name}.alert", *scope)
     except Exception:  # storage down: alert every time rather than never

@@ -82,8 +82,9 @@ class SignForm(Form):
     website = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def set_organisations(self, organisations) -> None:
+        language = current_language()
         self.organisation.choices = [SelectChoice("", _("Not in a union, or prefer not to say"))] + [
-            SelectChoice(o.slug, content_loader.name_of("organisations", o)) for o in organisations
+            SelectChoice(o.slug, content_loader.name_of("organisations", o, language)) for o in organisations
         ]
 
     def validate_organisation(self, field) -> None:
