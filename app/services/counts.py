@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.models import CountCell, Organisation, Sector, Signature, Tz
@@ -119,6 +119,16 @@ _BUMP_PLACE = text(
 ).bindparams(bindparam("updated_at", type_=Tz()))
 
 
+# One row per (sector, organisation): its shards summed by the database, not in Python.
+_PAIRS = select(
+    CountCell.sector_id,
+    CountCell.organisation_id,
+    func.sum(CountCell.count).label("count"),
+    func.sum(CountCell.verified).label("verified"),
+    func.max(CountCell.updated_at).label("updated_at"),
+).group_by(CountCell.sector_id, CountCell.organisation_id)
+
+
 def adjust_verified(session: Session, signature: Signature, delta: int, now: datetime) -> None:
     """Add delta to the verified count of a confirmed signature's cell (which exists), in the caller's transaction."""
     cells = CountCell.__table__
@@ -205,11 +215,7 @@ def get_counts(session: Session, sector: str | None = None, org: str | None = No
     organisations = (
         session.execute(select(Organisation).order_by(Organisation.position, Organisation.id)).scalars().all()
     )
-    cells = session.execute(
-        select(
-            CountCell.sector_id, CountCell.organisation_id, CountCell.count, CountCell.verified, CountCell.updated_at
-        )
-    ).all()
+    cells = session.execute(_PAIRS).all()
 
     if sector is not None:
         sectors = [s for s in sectors if s.slug == sector]
