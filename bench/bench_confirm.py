@@ -1,9 +1,9 @@
 """Confirmation load benchmark: a surge of confirm POSTs that all land on one hot count cell.
 
 Real gunicorn and PostgreSQL on this machine, driven from loopback. The script loads N pending
-signatures (all in one sector, no union, one postcode area: the same count cell and place cell,
-the worst case for row locks), makes each one's confirmation link with the app's own keys, and
-then measures, per round and against the same gunicorn settings:
+signatures (all in one sector, no union, one postcode area: the same count cell, spread over
+its COUNT_SHARDS rows, and their place cells: the worst case for row locks), makes each one's
+confirmation link with the app's own keys, and then measures, per round and against the same gunicorn settings:
   - confirm POSTs completed (303) per second at saturation, each link used once;
   - the trivial Flask route through the same gunicorn settings;
   - raw hot-row updates: `UPDATE ... SET n = n + 1` of one row, each its own committed
@@ -159,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="care_bench_confirm", help="created (dropped first) for this run")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the README's production setup)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the README's production setup)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10)

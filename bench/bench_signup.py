@@ -509,7 +509,7 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/13", help="the rate limiter's store; emptied first"
     )
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the README's production setup)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the README's production setup)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--instances", type=int, default=1, help="gunicorn servers sharing the database")
     parser.add_argument("--users", type=int, default=32, help="virtual users at saturation")

@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="care_bench_surge")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="emptied first")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (the README's production setup)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the README's production setup)")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--mail-workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=150, help="people arriving per second")
