@@ -188,10 +188,11 @@ _CONFIRM = (
 
 # PostgreSQL: the same update, the count cell and the place cell in one statement, so a
 # confirmation costs one round trip and one statement's overhead instead of three (the surge's
-# confirm POSTs; bench/README.md, "Confirmation load"). The cell (the signature's shard of it) is only touched when the
-# signature was confirmed (EXISTS), and row locks are taken in the same order as adjust_count's:
-# signature, count cell, place cell. "counted" is 0 when the cell does not exist yet; the caller
-# then creates it in the same transaction. The WHERE must stay the same as _CONFIRM's.
+# confirm POSTs; bench/README.md, "Confirmation load"). The count cell (the signature's shard of
+# its pair) is only touched when the signature was confirmed (EXISTS), and row locks are taken
+# in the same order as adjust_count's: signature, count cell, place cell. "counted" is 0 when
+# the cell does not exist yet; the caller then creates it in the same transaction. The WHERE
+# must stay the same as _CONFIRM's.
 _CONFIRM_AND_COUNT = text(
     """
 WITH confirmed AS (
