@@ -20,7 +20,7 @@ class Form(FlaskForm):
     """A Flask-WTF form (CSRF token) whose built-in messages are in the page's language.
 
     Flask-WTF reads WTForms' catalogue from disk again on every request that builds a form:
-    a tenth of a confirmation's CPU in the surge (bench/README.md, "Confirmation load").
+    6% of a confirm POST's samples in the surge (bench/README.md, "Confirmation load").
     """
 
     class Meta:
