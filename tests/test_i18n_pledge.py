@@ -173,10 +173,13 @@ def test_paused_signing(client, runner):
 # Signing up in Welsh --------------------------------------------------------------------------------
 
 
+def post_form(client, page: str, action: str | None = None, **fields):
+    """Open a page and send its form, with the page's CSRF token, to action (the page itself by default)."""
+    return client.post(action or page, data={"csrf_token": csrf_token(client.get(page).text), **fields})
+
+
 def sign(client, path: str, **fields):
-    page = client.get(path)
-    data = {"name": "Grace Hopper", "email": "grace@example.com", "csrf_token": csrf_token(page.text), **fields}
-    return client.post(path, data=data)
+    return post_form(client, path, **{"name": "Grace Hopper", "email": "grace@example.com", **fields})
 
 
 def test_a_welsh_sign_up_with_mistakes_is_told_them_in_welsh(client):
@@ -345,11 +348,7 @@ def test_a_choice_the_service_refuses_is_explained_in_welsh(client, keys, make_s
     pending = make_signature()
     path = f"/manage/{manage_token(keys, pending)}"
     responses = [
-        client.post(
-            f"{prefix}{path}/consents",
-            data={"csrf_token": csrf_token(client.get(f"{prefix}{path}").text), "consent_updates": "y"},
-        )
-        for prefix in ("", "/cy")
+        post_form(client, f"{prefix}{path}", f"{prefix}{path}/consents", consent_updates="y") for prefix in ("", "/cy")
     ]
     assert [r.status_code for r in responses] == [400, 400]
     assert_welsh(*responses, ["We could not save your choices", "Confirm your signature first"])
@@ -453,21 +452,13 @@ def test_work_email_form_and_its_errors(client, keys, make_signature):
             "Send me a link",
         ],
     )
-    refused = [
-        client.post(
-            f"{prefix}{path}",
-            data={"csrf_token": csrf_token(client.get(f"{prefix}{path}").text), "work_email": "mary@gmail.com"},
-        )
-        for prefix in ("", "/cy")
-    ]
+    refused = [post_form(client, f"{prefix}{path}", work_email="mary@gmail.com") for prefix in ("", "/cy")]
     assert [r.status_code for r in refused] == [400, 400]
     assert_welsh(*refused, ["There is a problem", "We cannot verify that address. Use your work email address:"])
     assert "Ni allwn ddilysu'r cyfeiriad hwnnw." in words(refused[1].text)
-    sent = client.post(
-        f"/cy{path}", data={"csrf_token": csrf_token(client.get(f"/cy{path}").text), "work_email": WORK_ADDRESS}
-    )
+    sent = post_form(client, f"/cy{path}", work_email=WORK_ADDRESS)
     assert sent.status_code == 200
-    english_sent = client.post(path, data={"csrf_token": csrf_token(client.get(path).text), "work_email": WORK_ADDRESS})
+    english_sent = post_form(client, path, work_email=WORK_ADDRESS)
     assert_welsh(
         english_sent,
         sent,

@@ -14,9 +14,11 @@ from app import content_loader
 from app.posters import qr
 from app.services.embed import Target, describe, plural_categories
 from app.widget.text import script_words, text_for
+from tests import test_widget_browser
 from tests.test_widget import assert_cacheable, served_words
 
 SITE = "http://localhost"
+signed = test_widget_browser.signed  # the fixture: 2 NEU teachers, 1 in no union, 1 NEU health worker
 ENGLISH_CARD = ("have signed the pledge", "has signed the pledge", "Sign the pledge")
 
 
@@ -26,16 +28,6 @@ def client(client, app):
     widget's one-second cache off so changes show at once."""
     app.config["WIDGET_CACHE_SECONDS"] = 0
     return client
-
-
-@pytest.fixture
-def signed(make_signup, confirm_all, org_id):
-    """Confirmed: 2 NEU teachers, 1 teacher in no union and 1 NEU health worker."""
-    make_signup(email="a@example.com", organisation_id=org_id("neu"))
-    make_signup(email="b@example.com", organisation_id=org_id("neu"))
-    make_signup(email="c@example.com")
-    make_signup(email="d@example.com", sector="health", organisation_id=org_id("neu"))
-    confirm_all()
 
 
 def between(page: str, css_class: str) -> str:

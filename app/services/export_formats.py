@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -194,33 +194,38 @@ def region_cells(outward: str | None) -> str:
     return csv_cells(_safe_cell(outward), region_of(outward) or "")
 
 
-def csv_text_chunks(lines: Iterable[str]) -> Iterator[bytes]:
-    """csv_chunks for rows already written as CSV lines (each ending in CRLF): the same bytes, the same chunks."""
-    parts = [CSV_HEAD]
-    size = len(CSV_HEAD)
-    for line in lines:
-        parts.append(line)
-        size += len(line)
-        if size >= CHUNK_BYTES:
-            yield "".join(parts).encode()
-            parts.clear()
-            size = 0
-    yield "".join(parts).encode()
-
-
-def osdi_text_chunks(people: Iterable[str]) -> Iterator[bytes]:
-    """An OSDI people collection from people already written as JSON objects; total_records comes last."""
-    parts = ['{"_embedded":{"osdi:people":[']
-    size = len(parts[0])
-    total = 0
-    for person in people:
-        text = ("," if total else "") + person
-        total += 1
+def _in_chunks(head: str, texts: Iterable[str], tail: Callable[[], str] = str) -> Iterator[bytes]:
+    """head, the texts and then tail() as UTF-8, in chunks of CHUNK_BYTES characters or more (the last one less)."""
+    parts = [head]
+    size = len(head)
+    for text in texts:
         parts.append(text)
         size += len(text)
         if size >= CHUNK_BYTES:
             yield "".join(parts).encode()
             parts.clear()
             size = 0
-    parts.append(f']}},"total_records":{total},"page":1,"total_pages":1}}')
+    parts.append(tail())
     yield "".join(parts).encode()
+
+
+def csv_text_chunks(lines: Iterable[str]) -> Iterator[bytes]:
+    """csv_chunks for rows already written as CSV lines (each ending in CRLF): the same bytes, the same chunks."""
+    return _in_chunks(CSV_HEAD, lines)
+
+
+def osdi_text_chunks(people: Iterable[str]) -> Iterator[bytes]:
+    """An OSDI people collection from people already written as JSON objects; total_records comes last."""
+    total = 0
+
+    def separated() -> Iterator[str]:
+        nonlocal total
+        for person in people:
+            yield "," + person if total else person
+            total += 1
+
+    return _in_chunks(
+        '{"_embedded":{"osdi:people":[',
+        separated(),
+        lambda: f']}},"total_records":{total},"page":1,"total_pages":1}}',
+    )
